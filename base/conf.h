@@ -1,0 +1,68 @@
+/* base/conf.h - faradd's configuration: one key table (conf.c) drives parsing, validation, the
+ * defaults printed by `faradd config`, and the docs. Precedence, lowest first: built-in default,
+ * YAML file, FARAD_* environment variables, command-line flags. Every limit has a finite default. */
+#ifndef BASE_CONF_H
+#define BASE_CONF_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/str.h"
+
+typedef struct fa_conf {
+    /* strings are heap-owned by the conf; fa_conf_deinit frees them */
+    char *data_dir;                 /* data_dir: run files, embedded PostgreSQL later */
+    char *log_level;                /* log.level: error|warn|info|debug */
+    /* proxy listener: the InfluxDB API */
+    char *proxy_bind;               /* proxy.bind ":8086" */
+    uint64_t proxy_threads;         /* proxy.threads: event loops, 0 = one per core */
+    uint64_t proxy_max_body;        /* proxy.max_body: bytes as received (InfluxDB's 25000000) */
+    uint64_t proxy_max_decoded;     /* proxy.max_decoded_body: bound on a gunzipped body */
+    /* API listener: Kapacitor-compatible API, subscription target, /debug/vars */
+    char *api_bind;                 /* api.bind ":9092" */
+    /* upstream InfluxDB */
+    char *upstream_url;             /* upstream.url "http://127.0.0.1:8087" */
+    uint64_t upstream_connect_timeout_ms; /* upstream.connect_timeout */
+    uint64_t upstream_timeout_ms;   /* upstream.timeout: per read/write on the socket */
+    uint64_t upstream_pool;         /* upstream.pool: kept-alive connections per event loop */
+    /* the tee */
+    char *tee_dbrps;                /* tee.dbrps: comma-separated "db.rp" (or "db.*", "*"), "" = none */
+    char *tee_default_rp;           /* tee.default_rp: rp a write without one is counted under */
+    uint64_t tee_ring_slots;        /* tee.ring_slots: per event loop, power of two */
+    uint64_t tee_batch_limit;       /* tee.batch_limit: bytes of one parsed batch's arena */
+} fa_conf_t;
+
+typedef enum fa_conf_type {
+    FA_CONF_STR,
+    FA_CONF_UINT,     /* plain integer */
+    FA_CONF_SIZE,     /* bytes: 1024, 64KB, 32MB, 1GiB ... (KB = 1000, KiB = 1024) */
+    FA_CONF_DURATION, /* stored in ms: 500ms, 10s, 5m, 1h, or a plain number of ms */
+} fa_conf_type_t;
+
+typedef struct fa_conf_key {
+    const char *name;   /* dotted YAML path: "proxy.max_body" */
+    const char *flag;   /* command-line flag without the dash, e.g. "proxy-bind"; NULL = derived */
+    fa_conf_type_t type;
+    size_t offset;      /* into fa_conf_t */
+    const char *def;    /* default, as text in the key's own syntax */
+    uint64_t min, max;  /* for numeric keys; max 0 = no maximum */
+    const char *doc;    /* one line, printed by `faradd config` */
+} fa_conf_key_t;
+
+/** The table, terminated by a NULL name. */
+extern const fa_conf_key_t fa_conf_keys[];
+
+/** Fills every key with its default. */
+void fa_conf_init(fa_conf_t *c);
+void fa_conf_deinit(fa_conf_t *c);
+
+/** Each returns 0, or -1 with `err` holding e.g. "farad.yml:12: proxy.threads: 0 is below the minimum 1". */
+int fa_conf_load_file(fa_conf_t *c, const char *path, char *err, size_t errlen);
+/** Reads FARAD_<KEY> for each key (dots and dashes -> '_', upper case): FARAD_PROXY_MAX_BODY. */
+int fa_conf_load_env(fa_conf_t *c, char *const *envp, char *err, size_t errlen);
+/** Sets one key by name (dotted) or flag name; `source` prefixes errors (a file:line, "-flag", "FARAD_X"). */
+int fa_conf_set(fa_conf_t *c, const char *key_or_flag, const char *value, const char *source, char *err, size_t errlen);
+/** Looks a flag up ("proxy-bind" or "-proxy-bind"): the key, or NULL. */
+const fa_conf_key_t *fa_conf_find_flag(const char *flag);
+/** Writes the configuration as YAML, with each key's doc as a comment (`faradd config`). */
+int fa_conf_dump(const fa_conf_t *c, fa_buf_t *out);
+#endif

@@ -332,18 +332,18 @@ static int check_upstream_url(const char *text, uint64_t num, char *why, size_t 
     if (strncasecmp(text, "http://", 7) != 0)
         return fail(why, whylen, "\"%s\" is not an http:// URL", text);
     host = text + 7;
+    if (memchr(host, '@', strcspn(host, "/?#")) != NULL)
+        return fail(why, whylen, "\"%s\" has user info: pass credentials per request", text);
     if (*host == '[') {
         end = strchr(host, ']');
         if (end == NULL || end == host + 1)
             return fail(why, whylen, "\"%s\" has an unclosed IPv6 address", text);
         end++;
     } else {
-        end = host + strcspn(host, ":/?#@ ");
+        end = host + strcspn(host, ":/?# ");
     }
     if (end == host)
         return fail(why, whylen, "\"%s\" has no host", text);
-    if (*end == '@' || memchr(host, '@', (size_t)(end - host)) != NULL)
-        return fail(why, whylen, "\"%s\" has user info: pass credentials per request", text);
     if (*end == ':') {
         port = end + 1;
         end = port + strcspn(port, "/?#");

@@ -229,6 +229,10 @@ static void arg_error(const tick_fn_t *f, const tick_vtype_t *types, unsigned n,
     unsigned i = 0;
     while (i < n && (types[i] == TICK_V_INVALID || accepted_at(f, n, i, types[i])))
         i++;
+    if (strcmp(f->name, "duration") == 0 && n == 1 && (types[0] == I || types[0] == F)) {
+        snprintf(emsg, EMSG_LEN, "duration expects unit argument for int and float values");
+        return;
+    }
     if (f->style == FS_IF) {
         if (types[0] != TICK_V_INVALID && types[0] != B)
             snprintf(emsg, EMSG_LEN, "first argument to if must be a condition with type of bool - got %s",

@@ -114,6 +114,7 @@ struct eng_task {
     uint32_t n_dbrps;
     const eng_env_t *env;
     int64_t now;                 /* the task's time: largest point time seen (data time) */
+    fa_str_t cur_db, cur_rp;     /* db.rp of the point being pushed (the source filters by it) */
     atomic_uint_fast64_t points_in, errors;
 };
 

@@ -174,6 +174,9 @@ class QueryTest(unittest.TestCase):
                 r = h.request(self.url, method, "/ping")
                 self.assertEqual(r.status, 204, repr(r))
                 self.assertEqual(r.body, b"")
+                # clients read it: python-influxdb's ping() returns it, the influx CLI shows it
+                self.assertTrue(r.headers.get("x-influxdb-version"),
+                                "/ping without X-Influxdb-Version: %s" % r.headers)
 
     @h.farad_only
     def test_ping_verbose(self):

@@ -111,8 +111,14 @@ class UpstreamDownTest(unittest.TestCase):
             w.join(20)
 
         statuses = w.statuses()
-        odd = [s for s in statuses if s not in (204, 503)]
-        self.assertEqual(odd, [], "writes answered with something other than 204/503")
+        # influxd itself may answer 500 while it shuts down (passed through unchanged); anything
+        # else (2xx other than 204, connection errors from farad, 502...) is wrong
+        odd = [(s, b) for _, s, b in w.results if s not in (204, 503)
+               and not (s == 500 and b.startswith(b'{"error":'))]
+        self.assertEqual(odd, [], "writes answered with something other than 204/503/500")
+        n500 = [(s, b) for _, s, b in w.results if s == 500]
+        if n500:
+            sys.stderr.write("upstream-down: influxd answered 500 during shutdown: %r\n" % n500[:3])
         for n, status, body in w.results:
             if status == 503:
                 self.assertIn(b'"error"', body, "503 body of batch %d" % n)

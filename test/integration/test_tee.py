@@ -18,8 +18,12 @@ import harness as h  # noqa: E402
 TEE_LIST = "teedb.*,tee2.autogen,teedef.*"
 
 
+BASE_NS = (time.time_ns() // 10**9 - 3600) * 10**9  # recent: inside every retention policy
+
+
 def lines(measurement, n, start, tag="a"):
-    return "".join("%s,t=%s v=%di %d\n" % (measurement, tag, start + k, start + k) for k in range(n))
+    return "".join("%s,t=%s v=%di %d\n" % (measurement, tag, start + k, BASE_NS + start + k)
+                   for k in range(n))
 
 
 def ingress(doc):
@@ -50,7 +54,8 @@ class TeeTest(unittest.TestCase):
         cls.stack = h.Stack(["-tee-dbrps", TEE_LIST])
         cls.farad = cls.stack.farad
         cls.influx = cls.stack.influxd.url
-        for q in ('CREATE DATABASE "teedb"', 'CREATE DATABASE "tee2"', 'CREATE DATABASE "untee"', 'CREATE DATABASE "teedef"',
+        for q in ('CREATE DATABASE "teedb"', 'CREATE DATABASE "tee2"', 'CREATE DATABASE "untee"',
+                  'CREATE DATABASE "teedef"',
                   'CREATE RETENTION POLICY "r2" ON "teedb" DURATION 1000d REPLICATION 1',
                   'CREATE RETENTION POLICY "other" ON "tee2" DURATION 1000d REPLICATION 1'):
             h.query(cls.influx, q, method="POST")

@@ -336,6 +336,10 @@ def influx_cli(port, execute, database=None, fmt=None, timeout=20):
                           timeout=timeout)
 
 
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "WARNING: ThreadSanitizer")
+
+
 class Faradd:
     """A faradd from $FARAD_BUILD_DIR/faradd on free loopback ports in front of an upstream."""
 
@@ -377,11 +381,22 @@ class Faradd:
             return False
         return request(self.api, "GET", "/debug/vars", timeout=2).status == 200
 
-    def stop(self):
-        """Stops faradd (SIGTERM) and returns its exit code."""
-        if self.proc:
-            return self.proc.stop(timeout=10)
-        return None
+    def stop(self, check=True):
+        """Stops faradd (SIGTERM) and returns its exit code.
+
+        With check, asserts a clean exit 0 and no sanitizer report in its log.
+        """
+        if not self.proc:
+            return None
+        code = self.proc.stop(timeout=10)
+        if check:
+            log = self.proc.log_tail(200000)
+            bad = [m for m in SANITIZER_MARKS if m in log]
+            if code != 0 or bad:
+                raise AssertionError("faradd exit code %s after SIGTERM (want 0)%s; log:\n%s"
+                                     % (code, ", sanitizer report" if bad else "",
+                                        self.proc.log_tail()))
+        return code
 
     def debug_vars(self):
         r = request(self.api, "GET", "/debug/vars", timeout=5)
@@ -411,9 +426,12 @@ class Stack:
         self.port = self.influxd.http_port if DIRECT else self.farad.proxy_port
 
     def stop(self):
-        if self.farad:
-            self.farad.stop()
-        self.influxd.stop()
+        """Stops both; raises if faradd did not exit cleanly (influxd is stopped regardless)."""
+        try:
+            if self.farad:
+                self.farad.stop()
+        finally:
+            self.influxd.stop()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -160,8 +160,10 @@ class BadUpstreamTest(unittest.TestCase):
             self.assertLess(dt, 6, "timeout of 1s took %.1fs" % dt)
             self.assertGreaterEqual(dt, 0.9, "answered 503 before the timeout (%.2fs)" % dt)
         finally:
-            f.stop()
-            up.stop()
+            try:
+                f.stop()
+            finally:
+                up.stop()
 
 
 if __name__ == "__main__":

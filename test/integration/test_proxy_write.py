@@ -301,8 +301,10 @@ class ForwardingTest(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        cls.farad.stop()
-        cls.up.stop()
+        try:
+            cls.farad.stop()
+        finally:
+            cls.up.stop()
 
     def last_write(self):
         with self.up.lock:

@@ -66,6 +66,10 @@ def free_port():
         s.close()
 
 
+class ProcessExited(AssertionError):
+    """A process that wait_for polls has exited: stop polling at once."""
+
+
 def wait_for(pred, timeout, interval=0.05, what="condition"):
     """Polls pred() until it returns a true value (returned) or timeout seconds pass (raises)."""
     deadline = time.monotonic() + timeout
@@ -75,6 +79,8 @@ def wait_for(pred, timeout, interval=0.05, what="condition"):
             v = pred()
             if v:
                 return v
+        except ProcessExited:
+            raise
         except Exception as e:  # noqa: BLE001 - keep polling, report the last error
             last_exc = e
         if time.monotonic() >= deadline:
@@ -311,7 +317,7 @@ class Influxd:
 
     def _pinged(self):
         if not self.proc.alive():
-            raise AssertionError("influxd exited with %s; log:\n%s"
+            raise ProcessExited("influxd exited with %s; log:\n%s"
                                  % (self.proc.p.returncode, self.proc.log_tail()))
         return request(self.url, "GET", "/ping", timeout=2).status == 204
 
@@ -376,7 +382,7 @@ class Faradd:
 
     def _up(self):
         if not self.proc.alive():
-            raise AssertionError("faradd exited with %s" % self.proc.p.returncode)
+            raise ProcessExited("faradd exited with %s" % self.proc.p.returncode)
         if request(self.url, "GET", "/ping", timeout=2).status != 204:
             return False
         return request(self.api, "GET", "/debug/vars", timeout=2).status == 200

@@ -166,6 +166,25 @@ class QueryTest(unittest.TestCase):
         self.assertEqual(r.json()["results"][0]["series"][0]["values"],
                          [[k, k] for k in range(20000)])
 
+    def test_csv_accept(self):
+        q = 'SELECT "n" FROM "cpu" WHERE "host" = \'h1\' LIMIT 2'
+        r = h.query_raw(self.url, q, db=DB, headers={"Accept": "application/csv"})
+        self.assertEqual(r.status, 200, repr(r))
+        self.assertEqual(r.text().splitlines(), ["name,tags,time,n",
+                                                 "cpu,,%d,1" % ((T0 + 1) * 10**9),
+                                                 "cpu,,%d,4" % ((T0 + 4) * 10**9)])
+        self.same_as_direct(r, "GET", q, db=DB, headers={"Accept": "application/csv"})
+
+    def test_gzip_response(self):
+        import gzip
+        q = 'SELECT "n" FROM "cpu"'
+        r = h.query_raw(self.url, q, db=DB, epoch="s", headers={"Accept-Encoding": "gzip"})
+        self.assertEqual(r.status, 200, repr(r))
+        self.assertEqual(r.headers.get("content-encoding"), "gzip", r.headers)
+        doc = json.loads(gzip.decompress(r.body))
+        self.assertEqual(doc["results"][0]["series"][0]["values"], [[T0 + k, k] for k in range(N)])
+
+    # -- ping and health --------------------------------------------------------------------
     # -- ping and health --------------------------------------------------------------------
 
     def test_ping(self):
@@ -211,6 +230,30 @@ class QueryTest(unittest.TestCase):
             self.assertLess(time.monotonic() - t, 20)
         finally:
             conn.close()
+
+
+@h.farad_only
+class CommandTest(unittest.TestCase):
+    def test_version_and_config(self):
+        import subprocess
+        faradd = h.Faradd("http://127.0.0.1:1").binary
+        r = subprocess.run([faradd, "version"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 0, repr(r))
+        self.assertRegex(r.stdout.strip(), r"^faradd \S+$")
+        r = subprocess.run([faradd, "config"], capture_output=True, text=True, timeout=10)
+        self.assertEqual(r.returncode, 0, repr(r))
+        for key in ("proxy:", "api:", "upstream:", "bind:"):
+            self.assertIn(key, r.stdout)
+
+    def test_sigint_exits_zero(self):
+        import signal
+        s = h.Stack([])
+        try:
+            self.assertEqual(h.request(s.url, "GET", "/ping").status, 204)
+            s.farad.proc.p.send_signal(signal.SIGINT)
+            self.assertEqual(s.farad.proc.p.wait(10), 0, s.farad.proc.log_tail())
+        finally:
+            s.stop()
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ the tests themselves against influxd alone).
 
 import base64
 import gzip
+import http.client
 import os
 import sys
 import time
@@ -205,6 +206,52 @@ class WriteTest(unittest.TestCase):
         self.assert_204(h.write(self.url, TEED, ""), "empty body")
         self.assert_204(h.write(self.url, RAW, "# only a comment\n\n"), "comment-only body")
 
+    def test_request_id_echoed(self):
+        r = h.write(self.url, RAW, "rid v=1 1", headers={"X-Request-Id": "itest-rid-42"})
+        self.assert_204(r, "write with X-Request-Id")
+        self.assertEqual(r.headers.get("x-request-id"), "itest-rid-42", r.headers)
+        self.assertEqual(r.headers.get("request-id"), "itest-rid-42", r.headers)
+        self.assertTrue(r.headers.get("x-influxdb-version"), r.headers)
+
+    def test_chunked_request_body(self):
+        """A body sent with Transfer-Encoding: chunked (no Content-Length) is written whole."""
+        parts = [("chk,part=%d v=%di %d\n" % (k, k, 1000 + k)).encode() for k in range(50)]
+        for db in (TEED, RAW):
+            with self.subTest(db=db):
+                u = h.urllib.parse.urlsplit(self.url)
+                conn = h.http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+                try:
+                    conn.request("POST", "/write?db=" + db, body=iter(parts),
+                                 headers={"Transfer-Encoding": "chunked"}, encode_chunked=True)
+                    resp = conn.getresponse()
+                    self.assertEqual((resp.status, resp.read()), (204, b""))
+                finally:
+                    conn.close()
+                self.assertEqual([r["time"] for r in self.stored(db, "chk")],
+                                 [1000 + k for k in range(50)])
+
+    def test_parallel_writers(self):
+        import threading
+        errors, nthreads, nreq = [], 6, 30
+
+        def worker(w):
+            for k in range(nreq):
+                body = "".join("par,w=%d v=%di %d\n" % (w, j, (w * nreq + k) * 100 + j)
+                               for j in range(100))
+                r = h.write(self.url, TEED if w % 2 else RAW, body, gzip=(k % 3 == 0))
+                if r.status != 204:
+                    errors.append((w, k, r))
+        ts = [threading.Thread(target=worker, args=(w,)) for w in range(nthreads)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(60)
+        self.assertEqual(errors, [])
+        for db, ws in ((TEED, [w for w in range(nthreads) if w % 2]),
+                       (RAW, [w for w in range(nthreads) if not w % 2])):
+            n = h.rows(self.influx, 'SELECT count("v") FROM "par"', db=db)
+            self.assertEqual(n[0]["count"], len(ws) * nreq * 100, db)
+
     # -- auth passed through (influxd runs without auth) ------------------------------------
 
     def test_auth_params_pass_through(self):
@@ -287,6 +334,24 @@ class WriteTest(unittest.TestCase):
                     params={"bucket": "nosuchdb/autogen", "org": "o"})
         self.assertEqual(r.status, 404, repr(r))
         self.assertEqual(r.json(), {"error": 'database not found: "nosuchdb"'})
+
+
+@h.farad_only
+class MaxBodyTest(unittest.TestCase):
+    def test_proxy_max_body_flag(self):
+        s = h.Stack(["-proxy-max-body", "4096"])
+        try:
+            h.query(s.influxd.url, 'CREATE DATABASE "mb"', method="POST")
+            ok = "".join("mb v=%di %d\n" % (k, k) for k in range(400))[:4090]
+            ok = ok[:ok.rindex("\n") + 1]
+            self.assertEqual(h.write(s.url, "mb", ok).status, 204)
+            big = ok + "x" * (4097 - len(ok))
+            r = h.write(s.url, "mb", big)
+            self.assertEqual(r.status, 413, repr(r))
+            self.assertEqual(r.json(), {"error": "Request Entity Too Large"})
+            self.assertEqual(h.write(s.url, "mb", ok, gzip=True).status, 204)
+        finally:
+            s.stop()
 
 
 @h.farad_only

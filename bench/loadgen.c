@@ -13,7 +13,7 @@
  *   loadgen -out FILE [-out-mb 100] [-lines 1000] [-notime-pct 0]   (body file, no network)
  *
  * Prints a human summary on stderr and one machine line on stdout:
- *   RESULT requests=.. rps=.. lines_per_s=.. mb_per_s=.. wire_mb_per_s=.. p50_us=.. p90_us=..
+ *   RESULT requests=.. lines=.. secs=.. rps=.. lines_per_s=.. mb_per_s=.. wire_mb_per_s=.. p50_us=.. p90_us=..
  *          p99_us=.. max_us=.. status_<code>=.. errors=.. late=..
  * Exits 1 when any status other than -expect arrived, or on a connection error.
  */
@@ -679,9 +679,10 @@ static int report(struct worker *ws, uint64_t t_end)
             (double)sum.wire_bytes / secs / 1e6, (double)hist_pct(&sum.hist, 50) / 1e3,
             (double)hist_pct(&sum.hist, 90) / 1e3, (double)hist_pct(&sum.hist, 99) / 1e3,
             (double)sum.hist.max / 1e3, (unsigned long long)sum.errors, (unsigned long long)sum.late);
-    printf("RESULT requests=%llu secs=%.3f rps=%.1f lines_per_s=%.0f mb_per_s=%.2f wire_mb_per_s=%.2f "
+    printf("RESULT requests=%llu lines=%llu secs=%.3f rps=%.1f lines_per_s=%.0f mb_per_s=%.2f wire_mb_per_s=%.2f "
            "p50_us=%.1f p90_us=%.1f p99_us=%.1f max_us=%.1f errors=%llu late=%llu body_bytes=%zu wire_bytes=%zu",
-           (unsigned long long)sum.done, secs, (double)sum.done / secs, (double)sum.lines / secs,
+           (unsigned long long)sum.done, (unsigned long long)sum.lines, secs, (double)sum.done / secs,
+           (double)sum.lines / secs,
            (double)sum.raw_bytes / secs / 1e6, (double)sum.wire_bytes / secs / 1e6,
            (double)hist_pct(&sum.hist, 50) / 1e3, (double)hist_pct(&sum.hist, 90) / 1e3,
            (double)hist_pct(&sum.hist, 99) / 1e3, (double)sum.hist.max / 1e3, (unsigned long long)sum.errors,

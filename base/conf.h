@@ -46,6 +46,10 @@ typedef struct fa_conf_key {
     const char *def;    /* default, as text in the key's own syntax */
     uint64_t min, max;  /* for numeric keys; max 0 = no maximum */
     const char *doc;    /* one line, printed by `faradd config` */
+    /* extra validation after parsing and the range check, NULL = none: 0, or -1 with `why`
+     * filled (lower case, without the key name), e.g. "1000 is not a power of two".
+     * `text` is the value as given; `num` its parsed number (0 for strings). */
+    int (*check)(const char *text, uint64_t num, char *why, size_t whylen);
 } fa_conf_key_t;
 
 /** The table, terminated by a NULL name. */
@@ -59,7 +63,11 @@ void fa_conf_deinit(fa_conf_t *c);
 int fa_conf_load_file(fa_conf_t *c, const char *path, char *err, size_t errlen);
 /** Reads FARAD_<KEY> for each key (dots and dashes -> '_', upper case): FARAD_PROXY_MAX_BODY. */
 int fa_conf_load_env(fa_conf_t *c, char *const *envp, char *err, size_t errlen);
-/** Sets one key by name (dotted) or flag name; `source` prefixes errors (a file:line, "-flag", "FARAD_X"). */
+/** Sets one key by name (dotted) or flag name; `source` prefixes errors (a file:line, "-flag", "FARAD_X").
+ * After a file:line the key's name follows ("farad.yml:3: proxy.threads: 100 is above the maximum
+ * 64"); a "-flag" or "FARAD_X" source names the key itself ("-proxy-threads: 100 is above ...").
+ * source NULL: "-flag" when called with a flag name, else just the key's name. On error the
+ * value is left as it was. */
 int fa_conf_set(fa_conf_t *c, const char *key_or_flag, const char *value, const char *source, char *err, size_t errlen);
 /** Looks a flag up ("proxy-bind" or "-proxy-bind"): the key, or NULL. */
 const fa_conf_key_t *fa_conf_find_flag(const char *flag);

@@ -58,6 +58,7 @@ static const char RESP_100[] = "HTTP/1.1 100 Continue\r\n\r\n";
 enum { ST_HEAD, ST_BODY, ST_CHUNKED };
 
 struct conn {
+    struct conn *prev, *next; /* the worker's list, so that every connection is freed at exit */
     int fd;
     int state;
     uint64_t left;            /* Content-Length bytes still to discard */
@@ -72,6 +73,7 @@ struct conn {
 
 struct worker {
     pthread_t tid;
+    struct conn *conns;
     int lfd, ep;
     uint64_t n_requests, n_bytes;
 };
@@ -213,6 +215,12 @@ Bad:
 
 static void close_conn(struct worker *w, struct conn *c)
 {
+    if (c->prev != NULL)
+        c->prev->next = c->next;
+    else
+        w->conns = c->next;
+    if (c->next != NULL)
+        c->next->prev = c->prev;
     epoll_ctl(w->ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     free(c);
@@ -264,6 +272,11 @@ static void on_accept(struct worker *w)
         c->state = ST_HEAD;
         c->rlen = c->wlen = c->woff = 0;
         c->close_after = false;
+        c->prev = NULL;
+        c->next = w->conns;
+        if (w->conns != NULL)
+            w->conns->prev = c;
+        w->conns = c;
         struct epoll_event ev = { .events = EPOLLIN, .data.ptr = c };
         epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev);
     }
@@ -285,6 +298,10 @@ static void *run_worker(void *arg)
                 on_conn(w, evs[i].data.ptr, evs[i].events);
         }
     }
+    while (w->conns != NULL)
+        close_conn(w, w->conns);
+    close(w->lfd);
+    close(w->ep);
     return NULL;
 }
 

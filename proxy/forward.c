@@ -138,7 +138,7 @@ static bool skip_response_header(const h2o_iovec_t *name)
     const h2o_token_t *tok = h2o_lookup_token(name->base, name->len);
     return tok == H2O_TOKEN_CONNECTION || tok == H2O_TOKEN_KEEP_ALIVE || tok == H2O_TOKEN_TRANSFER_ENCODING ||
            tok == H2O_TOKEN_CONTENT_LENGTH || tok == H2O_TOKEN_DATE || tok == H2O_TOKEN_SERVER || tok == H2O_TOKEN_TE ||
-           tok == H2O_TOKEN_UPGRADE || tok == H2O_TOKEN_PROXY_CONNECTION;
+           tok == H2O_TOKEN_UPGRADE || h2o_lcstris(name->base, name->len, H2O_STRLIT("proxy-connection"));
 }
 
 static void learn_version(proxy_server_t *s, const h2o_header_t *h)
@@ -170,7 +170,8 @@ static h2o_http1client_body_cb on_head(h2o_http1client_t *client, const char *er
     report_status(f, status);
     if (f->probe) {
         f->finished = true;
-        return NULL; /* cancels the client: a probe needs the status only */
+        f->client = NULL;
+        return NULL; /* closes the connection: a probe needs the status only */
     }
     req->res.status = status;
     req->res.reason = h2o_strdup(&req->pool, msg.base, msg.len).base;
@@ -243,7 +244,7 @@ static bool skip_request_header(const h2o_header_t *h, const proxy_fwd_opts_t *o
     const h2o_token_t *tok = h2o_lookup_token(h->name->base, h->name->len);
     if (tok == H2O_TOKEN_CONNECTION || tok == H2O_TOKEN_KEEP_ALIVE || tok == H2O_TOKEN_TRANSFER_ENCODING ||
         tok == H2O_TOKEN_CONTENT_LENGTH || tok == H2O_TOKEN_HOST || tok == H2O_TOKEN_TE || tok == H2O_TOKEN_UPGRADE ||
-        tok == H2O_TOKEN_PROXY_CONNECTION || tok == H2O_TOKEN_EXPECT || tok == H2O_TOKEN_HTTP2_SETTINGS)
+        h2o_lcstris(h->name->base, h->name->len, H2O_STRLIT("proxy-connection")) || tok == H2O_TOKEN_EXPECT || tok == H2O_TOKEN_HTTP2_SETTINGS)
         return true;
     if (tok == H2O_TOKEN_CONTENT_ENCODING && o->drop_content_encoding)
         return true;

@@ -2,6 +2,7 @@
  * size, so a small body could otherwise expand without limit (PROTOCOLS.md, fact 3). */
 #include "proxy/gzip.h"
 
+#include <stdint.h>
 #include <zlib.h>
 
 #include "base/err.h"

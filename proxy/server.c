@@ -19,37 +19,37 @@
 static int on_req_passthrough(h2o_handler_t *self, h2o_req_t *req);
 
 /* "HOST:PORT", ":PORT" or "[V6]:PORT" -> a listening, non-blocking socket. */
-static int listen_on(const char *bind, int *port_out, char *err, size_t errlen)
+static int listen_on(const char *addr, int *port_out, char *err, size_t errlen)
 {
     char host[256] = "", port[16] = "";
-    const char *colon = strrchr(bind, ':');
+    const char *colon = strrchr(addr, ':'), *h = addr;
     if (colon == NULL || colon[1] == '\0' || strlen(colon + 1) >= sizeof port) {
-        snprintf(err, errlen, "\"%s\" is not HOST:PORT", bind);
+        snprintf(err, errlen, "\"%s\" is not HOST:PORT", addr);
         return -1;
     }
-    size_t hlen = (size_t)(colon - bind);
-    if (hlen >= 2 && bind[0] == '[' && bind[hlen - 1] == ']') {
-        bind++;
+    size_t hlen = (size_t)(colon - addr);
+    if (hlen >= 2 && addr[0] == '[' && addr[hlen - 1] == ']') {
+        h++;
         hlen -= 2;
     }
     if (hlen >= sizeof host) {
-        snprintf(err, errlen, "\"%s\": host too long", bind);
+        snprintf(err, errlen, "\"%s\": host too long", addr);
         return -1;
     }
-    memcpy(host, bind, hlen);
+    memcpy(host, h, hlen);
     strcpy(port, colon + 1);
 
     struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *ai;
     int rc = getaddrinfo(hlen ? host : NULL, port, &hints, &ai);
     if (rc != 0) {
-        snprintf(err, errlen, "cannot resolve \"%s\": %s", bind, gai_strerror(rc));
+        snprintf(err, errlen, "cannot resolve \"%s\": %s", addr, gai_strerror(rc));
         return -1;
     }
     int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), on = 1;
     if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
         listen(fd, 1024) != 0) {
-        snprintf(err, errlen, "cannot listen on %s: %s", bind, strerror(errno));
+        snprintf(err, errlen, "cannot listen on %s: %s", addr, strerror(errno));
         if (fd >= 0)
             close(fd);
         freeaddrinfo(ai);

@@ -8,7 +8,7 @@
 # latency run for the latency faradd adds. faradd's and influxd's CPU come from /proc/PID/stat.
 #
 # Usage: bench/run_proxy.sh            (from the repository root, after building into build/)
-# Environment: FARAD_BUILD_DIR (build), BENCH_DURATION seconds per run (5), BENCH_CONNS (8),
+# Environment: FARAD_BUILD_DIR (build), BENCH_DURATION seconds per run (5), BENCH_CONNS (4),
 #   BENCH_PIN (1: faradd on CPU 1; loadgen, influxd and nullserver on CPU 0; 0: no pinning),
 #   BENCH_PROXY_THREADS (1), BENCH_SKIP_FARADD (0; 1 runs only (a) and (d), to check the rig).
 # Prints a markdown table on stdout; logs and raw RESULT lines stay in $BENCH_KEEP if set.
@@ -16,7 +16,7 @@ set -euo pipefail
 
 BUILD=${FARAD_BUILD_DIR:-build}
 DUR=${BENCH_DURATION:-5}
-CONNS=${BENCH_CONNS:-8}
+CONNS=${BENCH_CONNS:-4}
 PIN=${BENCH_PIN:-1}
 PTHREADS=${BENCH_PROXY_THREADS:-1}
 SKIP_FARADD=${BENCH_SKIP_FARADD:-0}
@@ -93,7 +93,7 @@ bind-address = "127.0.0.1:$P_RPC"
   wal-dir = "$TMP/influx/wal"
   query-log-enabled = false
 [coordinator]
-  log-queries-after = "0s"
+  write-timeout = "60s"
 [retention]
   enabled = false
 [monitor]
@@ -134,6 +134,7 @@ start_faradd() { # start_faradd NAME PROXY_PORT API_PORT UPSTREAM_PORT -> sets P
 mkdir -p "$TMP/results"
 declare -A R      # the last RESULT, key -> value
 ROWS=()           # markdown rows
+FAILED=()         # labels of runs where loadgen saw an unexpected status or a connection error
 
 # run LABEL PATH PORT [loadgen args...]: one loadgen run; fills R, CPU deltas in R[cpu_faradd], R[cpu_influxd]
 run() {
@@ -142,16 +143,18 @@ run() {
     case $path in b) fpid=$PID_faradd_b ;; c) fpid=$PID_faradd_c ;; esac
     [[ -n $fpid ]] && f0=$(cpu_ticks "$fpid")
     i0=$(cpu_ticks "$PID_INFLUX")
-    if ! line=$("${CPU0[@]}" "$LOADGEN" -port "$port" -db "$DB" -rp "$RP" "$@" 2>"$TMP/results/$label.err" | grep '^RESULT'); then
-        echo "run_proxy.sh: loadgen failed for $label:" >&2
-        cat "$TMP/results/$label.err" >&2
-        exit 1
-    fi
-    echo "$label $line" >>"$TMP/results/all.txt"
+    line=$("${CPU0[@]}" "$LOADGEN" -port "$port" -db "$DB" -rp "$RP" "$@" 2>"$TMP/results/$label.err" | grep '^RESULT') || {
+        FAILED+=("$label")
+        echo "run_proxy.sh: loadgen reported a failure for $label:" >&2
+        tail -n 3 "$TMP/results/$label.err" >&2
+    }
+    [[ -n $line ]] || { echo "run_proxy.sh: no RESULT from loadgen for $label" >&2; exit 1; }
     R=()
     for kv in ${line#RESULT }; do R[${kv%%=*}]=${kv#*=}; done
     R[cpu_faradd]=$([[ -n $fpid ]] && echo $(( $(cpu_ticks "$fpid") - f0 )) || echo 0)
     R[cpu_influxd]=$(( $(cpu_ticks "$PID_INFLUX") - i0 ))
+    R[status]=$(for kv in ${line#RESULT }; do if [[ $kv == status_* ]]; then printf '%s ' "${kv#status_}"; fi; done)
+    echo "$label $line cpu_faradd_ticks=${R[cpu_faradd]} cpu_influxd_ticks=${R[cpu_influxd]} hz=$HZ" >>"$TMP/results/all.txt"
     echo "  $label: $(grep -m1 'req/s' "$TMP/results/$label.err" | sed 's/^ *//')" >&2
 }
 
@@ -170,7 +173,7 @@ row() {
     if [[ $x == b ]]; then
         ratio=$(awk -v f="${R[cpu_faradd]}" -v i="${R[cpu_influxd]}" 'BEGIN { if (i > 0) printf "%.1f%%", 100 * f / i; else print "-" }')
     fi
-    ROWS+=("| $2 | $3 | $4 | $(printf %.0f "${R[rps]}") | $(printf %.0f "${R[lines_per_s]}") | ${R[mb_per_s]} | ${R[wire_mb_per_s]} | ${R[p50_us]} | ${R[p99_us]} | $fa | $norm | $ia | $ratio |")
+    ROWS+=("| $2 | $3 | $4 | $(printf %.0f "${R[rps]}") | $(printf %.0f "${R[lines_per_s]}") | ${R[mb_per_s]} | ${R[wire_mb_per_s]} | ${R[p50_us]} | ${R[p99_us]} | $fa | $norm | $ia | $ratio | ${R[status]% } |")
 }
 
 echo "run_proxy.sh: starting influxd, nullserver$([[ $SKIP_FARADD == 1 ]] || echo " and 2 x faradd") in $TMP" >&2
@@ -243,8 +246,8 @@ if [[ $PIN == 1 ]]; then
     echo "Pinned with taskset: faradd on CPU 1; loadgen, influxd and nullserver on CPU 0."
 fi
 echo
-echo "| path | lines/body | gzip | req/s | lines/s | MB/s (line protocol) | MB/s (wire) | p50 us | p99 us | faradd CPU s / M lines | req/s / lines/s per faradd CPU-second | influxd CPU s / M lines | faradd / influxd CPU |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| path | lines/body | gzip | req/s | lines/s | MB/s (line protocol) | MB/s (wire) | p50 us | p99 us | faradd CPU s / M lines | req/s / lines/s per faradd CPU-second | influxd CPU s / M lines | faradd / influxd CPU | statuses |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${ROWS[@]}"
 if [[ $SKIP_FARADD != 1 ]]; then
     echo
@@ -255,4 +258,9 @@ if [[ $SKIP_FARADD != 1 ]]; then
     for n in faradd_b faradd_c; do
         [[ -s $TMP/results/$n.vars.json ]] && echo "- $n /debug/vars: $(head -c 600 "$TMP/results/$n.vars.json" | tr -d '\n')"
     done
+fi
+if ((${#FAILED[@]})); then
+    echo
+    echo "FAILED runs (a status other than 204 or a connection error): ${FAILED[*]}"
+    exit 1
 fi

@@ -9,7 +9,7 @@
  *
  *   loadgen -port P [-host 127.0.0.1] [-db bench] [-rp autogen] [-conns 8] [-threads 1]
  *           [-lines 1000] [-bodies 16] [-gzip] [-gzip-level 6] [-notime-pct 0]
- *           [-rate REQ_PER_S] [-duration 5] [-requests N] [-expect 204] [-hosts-offset 0]
+ *           [-rate REQ_PER_S] [-duration 5] [-requests N] [-expect 204] [-hosts-offset 0] [-grace 10]
  *   loadgen -out FILE [-out-mb 100] [-lines 1000] [-notime-pct 0]   (body file, no network)
  *
  * Prints a human summary on stderr and one machine line on stdout:
@@ -50,13 +50,13 @@ struct opts {
     const char *host, *db, *rp, *out;
     int port, conns, threads, lines, nbodies, gzip_level, notime_pct, expect, hosts_offset;
     bool gzip;
-    double rate, duration, out_mb;
+    double rate, duration, out_mb, grace;
     long requests;
 };
 
 static struct opts O = {
     .host = "127.0.0.1", .db = "bench", .rp = "autogen", .conns = 8, .threads = 1, .lines = 1000,
-    .nbodies = 16, .gzip_level = 6, .expect = 204, .duration = 5, .out_mb = 100,
+    .nbodies = 16, .gzip_level = 6, .expect = 204, .duration = 5, .out_mb = 100, .grace = 10,
 };
 
 /* ---- a deterministic generator of Telegraf-shaped lines ---- */
@@ -346,8 +346,10 @@ struct conn {
     const struct req *req;
     size_t sent;
     uint64_t t_send;
-    bh_head_t head;
+    bh_head_t head;    /* head.line points into rbuf: only valid while parsing */
     bool have_head;
+    bool until_close;  /* no Content-Length and not chunked: the body ends at EOF */
+    int status;
     uint64_t body_left;
     bh_chunked_t chunked;
     size_t rlen;
@@ -443,10 +445,8 @@ static int conn_start(struct worker *w, struct conn *c, uint64_t now)
 static void conn_done(struct worker *w, struct conn *c)
 {
     uint64_t t = now_ns();
-    int st = 0;
+    int st = c->status;
 
-    if (c->head.line_len >= 12)
-        st = atoi(c->head.line + 9);
     w->status[st > 0 && st < 600 ? st : 0]++;
     w->done++;
     hist_add(&w->hist, t - c->t_send);
@@ -477,10 +477,16 @@ static int conn_parse(struct conn *c)
         if (c->head.line_len >= 10 && c->head.line[9] == '1')
             continue; /* 100 Continue: an interim response */
         c->have_head = true;
-        int st = c->head.line_len >= 12 ? atoi(c->head.line + 9) : 0;
+        c->status = c->head.line_len >= 12 ? atoi(c->head.line + 9) : 0;
+        bool no_body = c->status == 204 || c->status == 304;
         if (c->head.chunked)
             bh_chunked_init(&c->chunked);
-        c->body_left = (st == 204 || st == 304 || c->head.chunked || c->head.clen < 0) ? 0 : (uint64_t)c->head.clen;
+        c->until_close = !no_body && !c->head.chunked && c->head.clen < 0;
+        c->body_left = (no_body || c->head.chunked || c->head.clen < 0) ? 0 : (uint64_t)c->head.clen;
+    }
+    if (c->until_close) {
+        off = c->rlen; /* discard: the body ends when the server closes */
+        goto Keep;
     }
     if (c->head.chunked) {
         bool done = false;
@@ -507,7 +513,7 @@ static int conn_recv(struct conn *c)
     for (;;) {
         ssize_t n = read(c->fd, c->rbuf + c->rlen, sizeof c->rbuf - c->rlen);
         if (n == 0)
-            return -1;
+            return c->have_head && c->until_close ? 1 : -1;
         if (n < 0)
             return errno == EAGAIN ? 0 : -1;
         c->rlen += (size_t)n;
@@ -528,7 +534,7 @@ static void on_event(struct worker *w, struct conn *c, uint32_t ev)
         r = conn_recv(c);
         if (r == 1) {
             conn_done(w, c);
-            r = c->head.close ? 2 : 0;
+            r = c->head.close || c->until_close ? 2 : 0;
         }
     } else if (r == 0 && c->state == C_IDLE && (ev & (EPOLLERR | EPOLLHUP | EPOLLRDHUP))) {
         r = 2; /* the server closed an idle connection */
@@ -594,7 +600,7 @@ static void *run_worker(void *arg)
         bool issuing = !interrupted && now < t_end && (w->budget < 0 || (long)w->started < w->budget);
         if (issuing)
             issue(w, now, &next_due, interval);
-        else if (in_flight(w) == 0 || now > t_end + 10000000000ull)
+        else if (in_flight(w) == 0 || now > t_end + (uint64_t)(O.grace * 1e9))
             break;
         uint64_t wait = 100000000;
         if (issuing && interval && next_due > now && next_due - now < wait)
@@ -606,7 +612,7 @@ static void *run_worker(void *arg)
         for (int i = 0; i < n; i++)
             on_event(w, evs[i].data.ptr, evs[i].events);
     }
-    w->errors += (uint64_t)in_flight(w); /* no response within 10 s of the end */
+    w->errors += (uint64_t)in_flight(w); /* no response within -grace seconds of the end */
     return NULL;
 }
 
@@ -716,6 +722,7 @@ static void usage(void)
             "usage: loadgen -port P [-host 127.0.0.1] [-db bench] [-rp autogen] [-conns 8] [-threads 1]\n"
             "               [-lines 1000] [-bodies 16] [-gzip] [-gzip-level 6] [-notime-pct 0]\n"
             "               [-rate REQ_PER_S] [-duration 5] [-requests N] [-expect 204] [-hosts-offset 0]\n"
+            "               [-grace 10: seconds to wait for responses in flight after -duration]\n"
             "       loadgen -out FILE [-out-mb 100] [-lines 1000] [-notime-pct 0]\n");
     exit(2);
 }
@@ -743,6 +750,7 @@ static void parse_args(int argc, char **argv)
         else if (strcmp(a, "-notime-pct") == 0) O.notime_pct = atoi(v);
         else if (strcmp(a, "-rate") == 0) O.rate = atof(v);
         else if (strcmp(a, "-duration") == 0) O.duration = atof(v);
+        else if (strcmp(a, "-grace") == 0) O.grace = atof(v);
         else if (strcmp(a, "-requests") == 0) O.requests = atol(v);
         else if (strcmp(a, "-expect") == 0) O.expect = atoi(v);
         else if (strcmp(a, "-hosts-offset") == 0) O.hosts_offset = atoi(v);

@@ -8,6 +8,8 @@
 # latency run for the latency faradd adds. faradd's and influxd's CPU come from /proc/PID/stat.
 #
 # Usage: bench/run_proxy.sh            (from the repository root, after building into build/)
+# faradd runs with -upstream-timeout 60s to match influxd's write-timeout here (a loaded influxd
+# can take more than faradd's default 10 s on a 5,000-line body).
 # Environment: FARAD_BUILD_DIR (build), BENCH_DURATION seconds per run (5), BENCH_CONNS (4),
 #   BENCH_PIN (1: faradd on CPU 1; loadgen, influxd and nullserver on CPU 0; 0: no pinning),
 #   BENCH_PROXY_THREADS (1), BENCH_SKIP_FARADD (0; 1 runs only (a) and (d), to check the rig).
@@ -124,7 +126,8 @@ start_null() {
 start_faradd() { # start_faradd NAME PROXY_PORT API_PORT UPSTREAM_PORT -> sets PID_<NAME>
     mkdir -p "$TMP/$1"
     "${CPU1[@]}" "$FARADD" -proxy-bind "127.0.0.1:$2" -api-bind "127.0.0.1:$3" -upstream "http://127.0.0.1:$4" \
-        -data-dir "$TMP/$1" -tee-dbrps "$DB.$RP" -proxy-threads "$PTHREADS" -log-level warn >"$TMP/$1.log" 2>&1 &
+        -data-dir "$TMP/$1" -tee-dbrps "$DB.$RP" -proxy-threads "$PTHREADS" -log-level warn \
+        -upstream-timeout 60s -upstream-connect-timeout 10s >"$TMP/$1.log" 2>&1 &
     local pid=$!
     PIDS+=("$pid")
     printf -v "PID_$1" %s "$pid"
@@ -139,11 +142,12 @@ FAILED=()         # labels of runs where loadgen saw an unexpected status or a c
 # run LABEL PATH PORT [loadgen args...]: one loadgen run; fills R, CPU deltas in R[cpu_faradd], R[cpu_influxd]
 run() {
     local label=$1 path=$2 port=$3; shift 3
-    local fpid="" f0=0 i0=0 line kv
+    local fpid="" f0=0 i0=0 line="" kv grace=10
     case $path in b) fpid=$PID_faradd_b ;; c) fpid=$PID_faradd_c ;; esac
+    [[ $path == a || $path == b ]] && grace=60 # a loaded influxd can take long to answer a big body
     [[ -n $fpid ]] && f0=$(cpu_ticks "$fpid")
     i0=$(cpu_ticks "$PID_INFLUX")
-    line=$("${CPU0[@]}" "$LOADGEN" -port "$port" -db "$DB" -rp "$RP" "$@" 2>"$TMP/results/$label.err" | grep '^RESULT') || {
+    line=$("${CPU0[@]}" "$LOADGEN" -port "$port" -db "$DB" -rp "$RP" -grace "$grace" "$@" 2>"$TMP/results/$label.err" | grep '^RESULT') || {
         FAILED+=("$label")
         echo "run_proxy.sh: loadgen reported a failure for $label:" >&2
         tail -n 3 "$TMP/results/$label.err" >&2

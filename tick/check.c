@@ -312,6 +312,13 @@ static bool fits_slot(checker_t *c, tick_expr_t *e, tick_type_t t, const struct 
 /* Checks one argument against its slot; resolves lambdas. */
 static void check_arg(checker_t *c, const tick_call_t *call, const char *on, tick_expr_t *arg, const struct slot *s)
 {
+    struct var *v = arg->kind == TICK_EX_IDENT ? lookup(c, arg->v.str) : NULL;
+
+    if (v && v->kind == V_VALUE) { /* the engine sees the value, not the var name */
+        tick_pos_t pos = arg->pos;
+        *arg = *v->value;
+        arg->pos = pos;
+    }
     if (arg->kind == TICK_EX_LAMBDA)
         resolve_lambda(c, arg->v.lambda.body, 0);
     tick_type_t t = type_of(c, arg);
@@ -337,8 +344,11 @@ static void check_args(checker_t *c, const tick_call_t *call, const char *sig, c
     if (variadic && nargs == 1 && ns == 1 && !strchr(slots[0].types, 'L')) {
         const tick_expr_t *list = args[0];
         struct var *v = list->kind == TICK_EX_IDENT ? lookup(c, list->v.str) : NULL;
-        if (v && v->kind == V_VALUE && v->value->kind == TICK_EX_LIST)
-            list = v->value;
+        if (v && v->kind == V_VALUE && v->value->kind == TICK_EX_LIST) {
+            tick_pos_t pos = args[0]->pos;
+            *args[0] = *v->value; /* the engine sees the list, not the var name */
+            args[0]->pos = pos;
+        }
         if (v && v->kind == V_PLACEHOLDER && v->type == TICK_T_LIST)
             return; /* a template: the items are checked when the task is made */
         if (list->kind == TICK_EX_LIST) {

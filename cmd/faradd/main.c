@@ -1,7 +1,162 @@
-/* cmd/faradd/main.c - placeholder until the daemon is wired (see proxy/). */
+/* cmd/faradd/main.c - faradd: wires configuration, the ingest thread and the HTTP front end,
+ * then waits for a signal.
+ *
+ *   faradd [run] [-config FILE] [-FLAG VALUE ...]   run (flags: see `faradd config`)
+ *   faradd config [-config FILE] [-FLAG VALUE ...]  print the effective configuration as YAML
+ *   faradd version                                  print the version */
+#include <signal.h>
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/base.h"
+#include "engine/engine.h"
+#include "proxy/proxy.h"
+
+extern char **environ;
+
+static void usage(FILE *f)
 {
-    puts("faradd " FARAD_VERSION);
+    fputs("usage: faradd [run|config|version] [-config FILE] [-KEY VALUE ...]\n"
+          "  run       run the daemon (the default)\n"
+          "  config    print the effective configuration (defaults, file, FARAD_* and flags) as YAML\n"
+          "  version   print the version\n"
+          "Flags: -proxy-bind HOST:PORT, -api-bind HOST:PORT, -upstream URL, -data-dir DIR, -log-level LEVEL,\n"
+          "and one flag per configuration key (`faradd config` lists the keys; proxy.max_body is -proxy-max-body).\n",
+          f);
+}
+
+/* Loads the configuration in precedence order: defaults < file < FARAD_* < flags. */
+static int load_conf(fa_conf_t *c, int argc, char **argv, int first)
+{
+    char err[512];
+    const char *file = NULL;
+    for (int i = first; i < argc; i++)
+        if ((strcmp(argv[i], "-config") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
+            file = argv[i + 1];
+    fa_conf_init(c);
+    if (file != NULL && fa_conf_load_file(c, file, err, sizeof err) != 0)
+        goto Error;
+    if (fa_conf_load_env(c, environ, err, sizeof err) != 0)
+        goto Error;
+    for (int i = first; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-config") == 0 || strcmp(a, "--config") == 0) {
+            i++;
+            continue;
+        }
+        if (strcmp(a, "-h") == 0 || strcmp(a, "-help") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            exit(0);
+        }
+        const char *name = a[0] == '-' ? a + (a[1] == '-' ? 2 : 1) : NULL;
+        const char *eq = name ? strchr(name, '=') : NULL;
+        char flag[128];
+        if (name == NULL || (eq == NULL && i + 1 >= argc)) {
+            fprintf(stderr, "faradd: %s: expected -FLAG VALUE\n", a);
+            usage(stderr);
+            return -1;
+        }
+        snprintf(flag, sizeof flag, "%.*s", (int)(eq ? (size_t)(eq - name) : strlen(name)), name);
+        const char *value = eq ? eq + 1 : argv[++i];
+        char source[140];
+        snprintf(source, sizeof source, "-%s", flag);
+        if (fa_conf_find_flag(flag) == NULL) {
+            fprintf(stderr, "faradd: unknown flag -%s (see `faradd config` for the keys)\n", flag);
+            return -1;
+        }
+        if (fa_conf_set(c, flag, value, source, err, sizeof err) != 0)
+            goto Error;
+    }
     return 0;
+Error:
+    fprintf(stderr, "faradd: %s\n", err);
+    return -1;
+}
+
+static int run(fa_conf_t *c)
+{
+    char err[512];
+    int level, rc = 1;
+    if (fa_log_level_parse(c->log_level, &level) == 0)
+        fa_log_level = level;
+
+    /* every thread inherits this mask; the main thread alone takes the signals, with sigwait */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    eng_ingest_t *ingest = eng_ingest_new(proxy_server_ports_needed(c), (unsigned)c->tee_ring_slots);
+    if (ingest == NULL)
+        return 1;
+    proxy_server_t *srv = proxy_server_new(c, ingest, err, sizeof err);
+    if (srv == NULL) {
+        fprintf(stderr, "faradd: %s\n", err);
+        eng_ingest_free(ingest);
+        return 1;
+    }
+    if (eng_ingest_start(ingest) != 0 || proxy_server_start(srv) != 0) {
+        fprintf(stderr, "faradd: cannot start threads\n");
+        goto Exit;
+    }
+    FA_LOG(FA_INFO, "faradd %s: proxy on %s (port %d) to upstream %s, API on %s (port %d), tee %s", FARAD_VERSION,
+           c->proxy_bind, proxy_server_proxy_port(srv), c->upstream_url, c->api_bind, proxy_server_api_port(srv),
+           *c->tee_dbrps ? c->tee_dbrps : "(none)");
+    for (;;) {
+        int sig = 0;
+        sigwait(&set, &sig);
+        if (sig == SIGHUP) {
+            FA_LOG(FA_INFO, "SIGHUP: nothing to reload yet");
+            continue;
+        }
+        FA_LOG(FA_INFO, "signal %d: shutting down", sig);
+        break;
+    }
+    rc = 0;
+Exit:
+    proxy_server_stop(srv);
+    eng_ingest_stop(ingest);
+    proxy_server_free(srv);
+    eng_ingest_free(ingest);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 && argv[1][0] != '-' ? argv[1] : "run";
+    int first = argc > 1 && argv[1][0] != '-' ? 2 : 1;
+    fa_conf_t conf;
+    int rc;
+
+    if (strcmp(cmd, "version") == 0) {
+        printf("faradd %s\n", FARAD_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "run") != 0 && strcmp(cmd, "config") != 0) {
+        fprintf(stderr, "faradd: unknown command \"%s\"\n", cmd);
+        usage(stderr);
+        return 2;
+    }
+    if (load_conf(&conf, argc, argv, first) != 0)
+        return 2;
+    if (strcmp(cmd, "config") == 0) {
+        fa_buf_t out = FA_BUF_INIT;
+        fa_conf_dump(&conf, &out);
+        fwrite(out.ptr, 1, out.len, stdout);
+        fa_buf_deinit(&out);
+        rc = 0;
+    } else {
+        rc = run(&conf);
+    }
+    fa_conf_deinit(&conf);
+    return rc;
 }

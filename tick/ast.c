@@ -46,7 +46,7 @@ const char *tick_err_kapacitor(const tick_err_t *err, char *buf, size_t n)
 {
     if (err->code == TICK_ESYNTAX && strncmp(err->msg, "unexpected ", 11) == 0)
         snprintf(buf, n, "parser: %s", err->msg);
-    else if (err->pos.line > 0 && err->code != TICK_ESYNTAX)
+    else if (err->pos.line > 0 && err->code != TICK_ESYNTAX && err->code != TICK_EVAR)
         snprintf(buf, n, "line %" PRIu32 " char %" PRIu32 ": %s%s%s", err->pos.line, err->pos.col, err->msg,
                  err->hint[0] ? ", " : "", err->hint);
     else if (err->code == TICK_ESYNTAX)

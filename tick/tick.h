@@ -83,6 +83,7 @@ typedef struct tick_pnode {
     uint32_t nparents;
     struct tick_pnode **children;         /* in creation order (nchildren) */
     uint32_t nchildren, _children_cap;
+    struct tick_pnode *watch;             /* stats: the node whose counters it emits */
 } tick_pnode_t;
 
 /** What tick_check() produces. Lives in the arena given to tick_check(). */

@@ -128,7 +128,9 @@ int tick_expr_eval(const tick_prog_t *p, tick_eval_ctx_t *ctx, tick_value_t *out
     }
     while (pc < n) {
         const vm_insn_t *in = &code[pc];
-        const tick_value_t *a = OPND(in->a), *b;
+        const tick_value_t *a, *b;
+        if (in->op != VM_CALL) /* a call's `a` is the function number */
+            a = OPND(in->a);
         switch (in->op) {
         case VM_CMPF:
             b = OPND(in->b);

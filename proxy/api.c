@@ -108,6 +108,8 @@ static int on_not_found(h2o_handler_t *self, h2o_req_t *req)
 void proxy_api_register(proxy_server_t *s, h2o_hostconf_t *host)
 {
     proxy_route(host, "/kapacitor/v1/ping", on_ping);
+    proxy_route(host, "/kapacitor/v1/write", proxy_on_api_write);
+    proxy_route(host, "/write", proxy_on_api_write);
     proxy_route(host, "/kapacitor/v1/debug/vars", on_debug_vars);
     proxy_route(host, "/kapacitor/v1preview/ping", on_ping);
     proxy_route(host, "/ping", on_ping);

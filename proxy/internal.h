@@ -103,6 +103,7 @@ void proxy_probe(h2o_req_t *req, proxy_fwd_status_cb cb, void *data);
 /* --- handlers (write.c, server.c, api.c) --- */
 int proxy_on_write(h2o_handler_t *self, h2o_req_t *req);
 int proxy_on_write_v2(h2o_handler_t *self, h2o_req_t *req);
+int proxy_on_api_write(h2o_handler_t *self, h2o_req_t *req);
 int proxy_on_ping(h2o_handler_t *self, h2o_req_t *req);
 int proxy_on_health(h2o_handler_t *self, h2o_req_t *req);
 int proxy_on_passthrough(h2o_handler_t *self, h2o_req_t *req);

@@ -441,12 +441,12 @@ static void slot_release(eng_tm_t *tm, struct tm_slot *s)
 /* Claims an unrouted slot and frees it; false when it stayed busy for timeout_ns. */
 static bool slot_retire(eng_tm_t *tm, struct tm_slot *s, int64_t timeout_ns)
 {
-    int64_t until = mono_ns() + timeout_ns;
+    int64_t start = mono_ns();
     for (;;) {
         int idle = SLOT_IDLE;
         if (atomic_compare_exchange_strong(&s->state, &idle, SLOT_CLAIMED))
             break;
-        if (mono_ns() >= until)
+        if (mono_ns() - start >= timeout_ns)
             return false;
         nap(100000);
     }

@@ -128,10 +128,14 @@ static void sink_point(eng_node_t *n, eng_node_t *from, const eng_pt_t *p)
 
 static const eng_node_ops_t sink_ops = { .type = "test_sink", .point = sink_point };
 
+static struct sink *sinks[16];
+static unsigned n_sinks;
+
 static void sink_init(struct sink *s)
 {
     memset(s, 0, sizeof(*s));
     pthread_mutex_init(&s->mu, NULL);
+    sinks[n_sinks++] = s;
 }
 
 static const char *sink_text(struct sink *s)
@@ -198,6 +202,9 @@ static void finish(void)
     eng_tm_free(tm);
     producer_free(&prod);
     eng_ingest_free(g);
+    for (unsigned i = 0; i < n_sinks; i++)
+        fa_buf_deinit(&sinks[i]->out);
+    n_sinks = 0;
 }
 
 /* ---- tests ---- */

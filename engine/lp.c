@@ -1021,7 +1021,10 @@ static size_t parse_line(parser_t *p, size_t ls)
 
     if (s == e)
         return e;
-    if (buf[s] != '#' && !p->o->_careful_only) {
+    /* scanLine starts looking at quotes after the first space of the line, leading ones included:
+     * the fast path knows only the case where that space ends the measurement or tags */
+    if (buf[s] != '#' && !p->o->_careful_only &&
+        (s == ls || memchr(buf + ls, ' ', s - ls) == NULL || memchr(buf + s, '"', e - s) == NULL)) {
         rc = parse_fast(p, buf + s, buf + e);
         if (rc != 0)
             return rc > 0 ? e : SIZE_MAX;

@@ -763,7 +763,7 @@ Test(lp, many_tags_and_fields_grow_scratch)
         }
         cr_assert_eq(pt->fields[199].v.i, 199);
         cr_assert(strncmp(pt->key.ptr, "m,t00=v0,t01=v1,", 16) == 0);
-        cr_assert_eq(pt->key.len, strchr(body, ' ') - body);
+        cr_assert_eq(pt->key.len, (size_t)(strchr(body, ' ') - body));
         cr_assert_eq(fa_str_cmp(eng_point_tag(pt, FA_STR_LIT("t42")), FA_STR_LIT("v42")), 0);
     }
 }
@@ -774,7 +774,7 @@ Test(lp, floats_match_strtod)
         "0.1", "98.0", "0.3", "1.7976931348623157e308", "2.2250738585072014e-308", "4.9e-324", "1e-400",
         "123456789012345678", "0.000000000000000000000000000001", "9007199254740993", "9007199254740992.5",
         "3.141592653589793238462643383279", "1234567890123456789012345678901234567890", "-12.5e2", "5.",
-        "0.0000001234", "17976931348623157" "0000000000000000000000000000000000000000000000000000000000000000000",
+        "0.0000001234", ("17976931348623157" "0000000000000000000000000000000000000000000000000000000000000000000"),
     };
     char line[512];
     EACH_PATH {
@@ -833,5 +833,16 @@ Test(lp, crlf_everywhere_fails_like_influxdb)
         cr_assert_eq(parse("cpu value=1 1\r\ncpu value=2\r\n"), 0);
         cr_assert_str_eq(res.errors, "unable to parse 'cpu value=1 1\r': bad timestamp\n"
                                      "unable to parse 'cpu value=2\r': invalid number");
+    }
+}
+
+Test(lp, leading_space_makes_quotes_count)
+{
+    /* scanLine saw the leading space, so the '"' in the measurement opens a quote: one line */
+    static const char body[] = " i^cv=\" cv=02\n\nx v=1 1\n";
+    EACH_PATH {
+        cr_assert_eq(parse(body), 0);
+        cr_assert_eq(res.n_bad, 1);
+        cr_assert_str_eq(res.errors, "unable to parse 'i^cv=\" cv=02\n\nx v=1 1': invalid number");
     }
 }

@@ -196,9 +196,64 @@ static bool float_strtod(char *s, char *e, double *out)
     return true;
 }
 
-/* Go's ParseFloat for [s, e): an exact fast path for up to 19 digits whose mantissa fits in 53
- * bits with at most 22 digits after the point (one correctly rounded division by an exact power
- * of ten), strtod otherwise. */
+/* 5^k for k <= 27: the largest power of five below 2^63. */
+static const uint64_t pow5[28] = {
+    UINT64_C(1), UINT64_C(5), UINT64_C(25), UINT64_C(125), UINT64_C(625), UINT64_C(3125), UINT64_C(15625),
+    UINT64_C(78125), UINT64_C(390625), UINT64_C(1953125), UINT64_C(9765625), UINT64_C(48828125),
+    UINT64_C(244140625), UINT64_C(1220703125), UINT64_C(6103515625), UINT64_C(30517578125),
+    UINT64_C(152587890625), UINT64_C(762939453125), UINT64_C(3814697265625), UINT64_C(19073486328125),
+    UINT64_C(95367431640625), UINT64_C(476837158203125), UINT64_C(2384185791015625),
+    UINT64_C(11920928955078125), UINT64_C(59604644775390625), UINT64_C(298023223705078125),
+    UINT64_C(1490116119384765625), UINT64_C(7450580596923828125),
+};
+
+/* n (> 0) * 2^e rounded to 53 bits, half to even; `sticky`: the true value is a little above n. */
+static double round_to_double(unsigned __int128 n, int e, bool sticky)
+{
+    int bits = 128 - (n >> 64 ? __builtin_clzll((uint64_t)(n >> 64)) : 64 + __builtin_clzll((uint64_t)n));
+    uint64_t m;
+    union { uint64_t u; double d; } p2;
+
+    if (bits <= 53) {
+        m = (uint64_t)n;
+    } else {
+        int shift = bits - 53;
+        unsigned __int128 rem = n & (((unsigned __int128)1 << shift) - 1), half = (unsigned __int128)1 << (shift - 1);
+        m = (uint64_t)(n >> shift);
+        if (rem > half || (rem == half && (sticky || (m & 1))))
+            m++; /* may become 2^53: still exact */
+        e += shift;
+    }
+    p2.u = (uint64_t)(1023 + e) << 52; /* callers keep e inside the normal range */
+    return (double)m * p2.d;
+}
+
+/* m * 10^q exactly rounded, for m < 10^19 and |q| <= 27, with integer arithmetic only:
+ * q >= 0: m * 5^q is an exact 128-bit product; q < 0: (m << s) / 5^-q with its remainder as the
+ * sticky bit. Clinger's one-operation path first when m fits in 53 bits and |q| <= 22. */
+static bool decimal_to_double(uint64_t m, int q, bool neg, double *out)
+{
+    double x;
+
+    if (m == 0) {
+        x = 0.0;
+    } else if (m <= (UINT64_C(1) << 53) && q >= -22 && q <= 22) {
+        x = q < 0 ? (double)m / pow10_exact[-q] : (double)m * pow10_exact[q];
+    } else if (q >= 0 && q <= 27) {
+        x = round_to_double((unsigned __int128)m * pow5[q], q, false);
+    } else if (q < 0 && q >= -27) {
+        int lz = __builtin_clzll(m);
+        unsigned __int128 num = (unsigned __int128)(m << lz) << 64;
+        unsigned __int128 quo = num / pow5[-q];
+        x = round_to_double(quo, -64 - lz + q, num - quo * pow5[-q] != 0);
+    } else {
+        return false;
+    }
+    *out = neg ? -x : x;
+    return true;
+}
+
+/* Go's ParseFloat for [s, e): exact integer paths for up to 19 digits, strtod otherwise. */
 static bool parse_float(char *s, char *e, double *out)
 {
     const char *q = s;
@@ -212,11 +267,8 @@ static bool parse_float(char *s, char *e, double *out)
     if (q < e && *q == '.')
         for (q++; q < e && (unsigned)(*q - '0') < 10; q++, nf++)
             m = m * 10 + (unsigned)(*q - '0');
-    if (q == e && nd + nf > 0 && nd + nf <= 19 && m <= (UINT64_C(1) << 53) && nf <= 22) {
-        double x = (double)m / pow10_exact[nf];
-        *out = neg ? -x : x;
+    if (q == e && nd + nf > 0 && nd + nf <= 19 && decimal_to_double(m, -(int)nf, neg, out))
         return true;
-    }
     return float_strtod(s, e, out);
 }
 
@@ -431,10 +483,11 @@ static unsigned char *fast_number(unsigned char *q, eng_value_t *v)
     if (ni + nf == 0 || !is_term(*q))
         return NULL;
     v->type = ENG_FLOAT;
-    if (ni + nf <= 19 && m <= (UINT64_C(1) << 53) && nf <= 22) {
+    if (ni + nf <= 19 && nf <= 22 && m <= (UINT64_C(1) << 53)) {
         double x = (double)m / pow10_exact[nf];
         v->f = neg ? -x : x;
-    } else if (!float_strtod((char *)s, (char *)q, &v->f)) {
+    } else if (!(ni + nf <= 19 && decimal_to_double(m, -(int)nf, neg, &v->f)) &&
+               !float_strtod((char *)s, (char *)q, &v->f)) {
         return NULL;
     }
     return q;

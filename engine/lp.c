@@ -24,6 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define MAX_KEY_LEN 65535
 #define MIN_NANO (INT64_MIN + 2)
@@ -77,6 +80,8 @@ typedef struct parser {
     uint32_t n_tags, cap_tags;
     eng_field_t *fields;
     uint32_t n_fields, cap_fields;
+    char *region; /* tags and fields of every point, sized from the body's count of '=' */
+    size_t region_left;
     uint32_t cap_stamps;
     uint32_t max_errors, n_kept;
     size_t elen; /* bytes used in r->errors */
@@ -166,9 +171,11 @@ static bool sort_tags(eng_tag_t *t, uint32_t n)
 
 static bool tags_sorted(const eng_tag_t *t, uint32_t n)
 {
-    for (uint32_t i = 1; i < n; i++)
-        if (fa_str_cmp(t[i - 1].key, t[i].key) >= 0)
+    for (uint32_t i = 1; i < n; i++) {
+        unsigned char a = (unsigned char)t[i - 1].key.ptr[0], c = (unsigned char)t[i].key.ptr[0];
+        if (a > c || (a == c && fa_str_cmp(t[i - 1].key, t[i].key) >= 0)) /* keys are never empty */
             return false;
+    }
     return true;
 }
 
@@ -343,32 +350,47 @@ static bool push_stamp(parser_t *p, size_t off)
     return true;
 }
 
-/* Appends the scratch tags and fields as one point. Returns 0, or -1 at the arena limit (the
- * batch is then as it was before the call). stamp_at: body offset for " <now>", or SIZE_MAX. */
-static int emit_point(parser_t *p, fa_str_t name, fa_str_t key, int64_t time, size_t stamp_at)
+/* Appends a point whose tags and fields are in `tags` and `fields`: already in the region when
+ * `in_region` (the region cursor then moves past them), else copied there or into new arena
+ * bytes. Returns 0, or -1 at the arena limit (the batch is then as it was before the call).
+ * stamp_at: body offset for " <now>", or SIZE_MAX. */
+static int emit_point(parser_t *p, fa_str_t name, fa_str_t key, int64_t time, size_t stamp_at, eng_tag_t *tags,
+                      uint32_t nt, eng_field_t *fields, uint32_t nf, bool in_region)
 {
     eng_batch_t *b = p->b;
-    size_t tb = sizeof(eng_tag_t) * p->n_tags, fb = sizeof(eng_field_t) * p->n_fields;
-    eng_point_t *pt = eng_batch_add(b);
+    size_t tb = sizeof(eng_tag_t) * nt, fb = sizeof(eng_field_t) * nf;
+    eng_point_t *pt = b->n < b->cap ? &b->points[b->n++] : eng_batch_add(b);
     char *mem;
 
     if (pt == NULL)
         return -1;
-    mem = fa_arena_try_alloc(&b->arena, tb + fb, _Alignof(eng_field_t));
+    if (in_region) {
+        mem = p->region;
+    } else if (p->region != NULL && tb + fb <= p->region_left) {
+        mem = p->region;
+        if (tb)
+            memcpy(mem, tags, tb);
+        memcpy(mem + tb, fields, fb);
+    } else if ((mem = fa_arena_try_alloc(&b->arena, tb + fb, _Alignof(eng_field_t))) != NULL) {
+        if (tb)
+            memcpy(mem, tags, tb);
+        memcpy(mem + tb, fields, fb);
+    }
     if (mem == NULL || (stamp_at != SIZE_MAX && !push_stamp(p, stamp_at))) {
         b->n--;
         return -1;
     }
+    if (mem == p->region) {
+        p->region += tb + fb;
+        p->region_left -= tb + fb;
+    }
     pt->name = name;
     pt->key = key;
     pt->time = time;
-    pt->n_tags = p->n_tags;
-    pt->n_fields = p->n_fields;
+    pt->n_tags = nt;
+    pt->n_fields = nf;
     pt->tags = (eng_tag_t *)mem;
     pt->fields = (eng_field_t *)(mem + tb);
-    if (tb)
-        memcpy(pt->tags, p->tags, tb);
-    memcpy(pt->fields, p->fields, fb);
     p->r->n_points++;
     return 0;
 }
@@ -501,6 +523,9 @@ static int parse_fast(parser_t *p, char *line, char *end)
     fa_str_t name, key;
     int64_t time;
     size_t stamp_at = SIZE_MAX;
+    eng_tag_t *tags;
+    eng_field_t *fields;
+    uint32_t nt = 0, nf = 0, tcap, fcap;
 
     if (e - s > FAST_MAX_LINE || *s == ',' || *s == '\\')
         return 0;
@@ -509,7 +534,10 @@ static int parse_fast(parser_t *p, char *line, char *end)
     if (*q != ',' && *q != ' ')
         return 0;
     name = fa_str(line, (size_t)(q - s));
-    p->n_tags = 0;
+    /* tags, then fields, go straight into the region when there is one (the '=' count bounds
+     * it), else into the scratch arrays; either way nothing is kept unless the line is good */
+    tags = p->region ? (eng_tag_t *)p->region : p->tags;
+    tcap = p->region ? UINT32_MAX : p->cap_tags;
     while (*q == ',') {
         unsigned char *k = q + 1, *ke, *v;
         eng_tag_t *t;
@@ -527,24 +555,25 @@ static int parse_fast(parser_t *p, char *line, char *end)
             ;
         if (*q != ',' && *q != ' ')
             return 0;
-        if ((t = push_tag(p)) == NULL)
-            return -1;
+        if (nt == tcap)
+            return 0;
+        t = &tags[nt++];
         t->key = fa_str((const char *)k, (size_t)(ke - k));
         t->value = fa_str((const char *)v, (size_t)(q - v));
     }
     tags_end = q;
     while (cls[*q] & C_WS)
         q++;
-    p->n_fields = 0;
+    fields = p->region ? (eng_field_t *)(p->region + sizeof(eng_tag_t) * nt) : p->fields;
+    fcap = p->region ? UINT32_MAX : p->cap_fields;
     for (;;) {
         unsigned char *k = q, c;
         eng_field_t *f;
         while (!(cls[*q] & C_FKEY))
             q++;
-        if (*q != '=' || q == k)
+        if (*q != '=' || q == k || nf == fcap)
             return 0;
-        if ((f = push_field(p)) == NULL)
-            return -1;
+        f = &fields[nf++];
         f->key = fa_str((const char *)k, (size_t)(q - k));
         c = *++q;
         if ((unsigned)(c - '0') < 10 || c == '-' || c == '.') {
@@ -588,19 +617,19 @@ static int parse_fast(parser_t *p, char *line, char *end)
         if (*q != '\n' || !calc_time(neg ? -(int64_t)u : (int64_t)u, p->mult, &time))
             return 0;
     }
-    if (tags_sorted(p->tags, p->n_tags)) {
+    if (tags_sorted(tags, nt)) {
         key = fa_str(line, (size_t)(tags_end - s));
     } else {
         size_t klen = (size_t)(tags_end - s), o;
         char *kb;
-        if (!sort_tags(p->tags, p->n_tags))
+        if (!sort_tags(tags, nt))
             return 0;
         if ((kb = fa_arena_try_alloc(&p->b->arena, klen, 1)) == NULL)
             return -1;
         memcpy(kb, name.ptr, name.len);
         o = name.len;
-        for (uint32_t i = 0; i < p->n_tags; i++) {
-            const eng_tag_t *t = &p->tags[i];
+        for (uint32_t i = 0; i < nt; i++) {
+            const eng_tag_t *t = &tags[i];
             kb[o++] = ',';
             memcpy(kb + o, t->key.ptr, t->key.len);
             o += t->key.len;
@@ -610,7 +639,7 @@ static int parse_fast(parser_t *p, char *line, char *end)
         }
         key = fa_str(kb, o);
     }
-    return emit_point(p, name, key, time, stamp_at) == 0 ? 1 : -1;
+    return emit_point(p, name, key, time, stamp_at, tags, nt, fields, nf, p->region != NULL) == 0 ? 1 : -1;
 }
 
 /* ---------------------------------------------------------------- careful path (points.go) */
@@ -1057,7 +1086,7 @@ static int parse_careful(parser_t *p, const char *s, size_t n)
         if (p->o->want_stamps && skip_ws(s, n, fe) == n)
             stamp_at = stamp_offset(s, fe, n) + (size_t)(s - p->buf);
     }
-    return emit_point(p, name, key, time, stamp_at);
+    return emit_point(p, name, key, time, stamp_at, p->tags, p->n_tags, p->fields, p->n_fields, false);
 }
 
 /* ---------------------------------------------------------------- driver */
@@ -1090,6 +1119,57 @@ static size_t parse_line(parser_t *p, size_t ls)
     return parse_careful(p, buf + s, e - s) < 0 ? SIZE_MAX : e;
 }
 
+/* Counts the bytes equal to '\n' and '=' in [s, s+n). */
+static void count_lines_eqs(const char *s, size_t n, size_t *nl, size_t *eq)
+{
+    size_t i = 0, a = 0, c = 0;
+#ifdef __SSE2__
+    /* per-byte counters (0 - cmpeq = +1), folded into 64-bit sums before they can wrap */
+    const __m128i vnl = _mm_set1_epi8('\n'), veq = _mm_set1_epi8('='), zero = _mm_setzero_si128();
+    while (i + 16 <= n) {
+        __m128i ca = zero, cc = zero, sa, sc;
+        for (int k = 0; k < 255 && i + 16 <= n; k++, i += 16) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(s + i));
+            ca = _mm_sub_epi8(ca, _mm_cmpeq_epi8(x, vnl));
+            cc = _mm_sub_epi8(cc, _mm_cmpeq_epi8(x, veq));
+        }
+        sa = _mm_sad_epu8(ca, zero);
+        sc = _mm_sad_epu8(cc, zero);
+        a += (size_t)_mm_cvtsi128_si64(sa) + (size_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(sa, sa));
+        c += (size_t)_mm_cvtsi128_si64(sc) + (size_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(sc, sc));
+    }
+#endif
+    for (; i < n; i++) {
+        a += s[i] == '\n';
+        c += s[i] == '=';
+    }
+    *nl = a;
+    *eq = c;
+}
+
+/* Sizes the batch's point array for every line of the body and the region for every '=' (each
+ * tag and field has its own), so that the hot path neither grows arrays nor calls the arena.
+ * Under an arena limit either may not fit: the parser then allocates per point. */
+static void reserve(parser_t *p)
+{
+    eng_batch_t *b = p->b;
+    size_t lines, eqs, want;
+
+    count_lines_eqs(p->buf, p->len, &lines, &eqs);
+    want = (size_t)b->n + lines + 1;
+    if (want > b->cap && want < UINT32_MAX) {
+        eng_point_t *a = fa_arena_try_alloc(&b->arena, sizeof(*a) * want, _Alignof(eng_point_t));
+        if (a != NULL) {
+            if (b->n)
+                memcpy(a, b->points, sizeof(*a) * b->n);
+            b->points = a;
+            b->cap = (uint32_t)want;
+        }
+    }
+    if (eqs > 0 && (p->region = fa_arena_try_alloc(&b->arena, sizeof(eng_field_t) * eqs, _Alignof(eng_field_t))))
+        p->region_left = sizeof(eng_field_t) * eqs;
+}
+
 int eng_lp_parse(eng_batch_t *b, const char *body, size_t len, const eng_lp_opts_t *opts, eng_lp_result_t *res)
 {
     eng_tag_t tags0[SCRATCH_TAGS];
@@ -1115,6 +1195,7 @@ int eng_lp_parse(eng_batch_t *b, const char *body, size_t len, const eng_lp_opts
     }
     memcpy(p.buf, body, len);
     p.buf[len] = '\n';
+    reserve(&p);
     for (size_t pos = 0; pos < len; pos++) {
         pos = parse_line(&p, pos);
         if (pos == SIZE_MAX) {

@@ -73,7 +73,7 @@ typedef struct parser {
     eng_batch_t *b;
     const eng_lp_opts_t *o;
     eng_lp_result_t *r;
-    char *buf; /* arena copy of the body; buf[len] == '\n' */
+    char *buf; /* arena copy of the body, then PAD bytes of '\n' */
     size_t len;
     int64_t mult;
     eng_tag_t *tags; /* scratch for the line being parsed (escaped spans, then unescaped) */
@@ -476,6 +476,62 @@ static void report(parser_t *p, const char *s, size_t n, const lp_err_t *err)
 
 /* ---------------------------------------------------------------- fast path */
 
+/* The body copy is followed by PAD bytes of '\n', so the digit loop may read 8-byte words
+ * starting anywhere up to the sentinel. */
+#define PAD 32
+
+/* First byte at or after q that belongs to `mask` (a '\n' always does, so this stops). A 16-byte
+ * SSE2 version of this loop measured slower here: Telegraf's elements are mostly short. */
+static inline unsigned char *scan_to(unsigned char *q, uint8_t mask)
+{
+    while (!(cls[*q] & mask))
+        q++;
+    return q;
+}
+
+/* Eight ASCII digits at once (SWAR): the word as read on a little-endian machine. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define HAVE_SWAR 1
+static inline uint64_t load8(const unsigned char *q)
+{
+    uint64_t v;
+    memcpy(&v, q, 8);
+    return v;
+}
+
+/* Every byte is '0'..'9': its high nibble is 3 before and after adding 6. */
+static inline bool all_digits8(uint64_t v)
+{
+    return ((v & UINT64_C(0xF0F0F0F0F0F0F0F0)) |
+            (((v + UINT64_C(0x0606060606060606)) & UINT64_C(0xF0F0F0F0F0F0F0F0)) >> 4)) ==
+           UINT64_C(0x3333333333333333);
+}
+
+/* The value of eight digits: pairs, then quads, then the whole, by multiply-and-shift. */
+static inline uint32_t digits8(uint64_t v)
+{
+    v -= UINT64_C(0x3030303030303030);
+    v = v * 10 + (v >> 8);
+    v = (((v & UINT64_C(0x000000FF000000FF)) * UINT64_C(0x000F424000000064)) +
+         (((v >> 16) & UINT64_C(0x000000FF000000FF)) * UINT64_C(0x0000271000000001))) >> 32;
+    return (uint32_t)v;
+}
+#endif
+
+/* Accumulates the run of digits at q into *m (wrapping past 19 digits: callers count them). */
+static inline unsigned char *read_digits(unsigned char *q, uint64_t *m)
+{
+    uint64_t x = *m;
+#ifdef HAVE_SWAR
+    for (uint64_t w; all_digits8(w = load8(q)); q += 8)
+        x = x * 100000000 + digits8(w);
+#endif
+    for (; (unsigned)(*q - '0') < 10; q++)
+        x = x * 10 + (unsigned)(*q - '0');
+    *m = x;
+    return q;
+}
+
 static bool is_term(unsigned char c) { return c == ',' || c == ' ' || c == '\n'; }
 
 /* `-?[0-9]+i` (at most 18 digits) or `-?[0-9]*\.?[0-9]*` with a digit; NULL for anything else. */
@@ -487,8 +543,8 @@ static unsigned char *fast_number(unsigned char *q, eng_value_t *v)
     size_t ni, nf = 0;
 
     q += neg;
-    for (d = q; (unsigned)(*q - '0') < 10; q++)
-        m = m * 10 + (unsigned)(*q - '0');
+    d = q;
+    q = read_digits(q, &m);
     ni = (size_t)(q - d);
     if (*q == 'i') {
         if (ni == 0 || ni > 18 || !is_term(q[1]))
@@ -498,8 +554,8 @@ static unsigned char *fast_number(unsigned char *q, eng_value_t *v)
         return q + 1;
     }
     if (*q == '.') {
-        for (d = ++q; (unsigned)(*q - '0') < 10; q++)
-            m = m * 10 + (unsigned)(*q - '0');
+        d = ++q;
+        q = read_digits(q, &m);
         nf = (size_t)(q - d);
     }
     if (ni + nf == 0 || !is_term(*q))
@@ -529,8 +585,7 @@ static int parse_fast(parser_t *p, char *line, char *end)
 
     if (e - s > FAST_MAX_LINE || *s == ',' || *s == '\\')
         return 0;
-    for (q = s + 1; !(cls[*q] & C_MEAS); q++)
-        ;
+    q = scan_to(s + 1, C_MEAS);
     if (*q != ',' && *q != ' ')
         return 0;
     name = fa_str(line, (size_t)(q - s));
@@ -543,16 +598,14 @@ static int parse_fast(parser_t *p, char *line, char *end)
         eng_tag_t *t;
         if (cls[*k] & C_TAG)
             return 0;
-        for (q = k + 1; !(cls[*q] & C_TAG); q++)
-            ;
+        q = scan_to(k + 1, C_TAG);
         if (*q != '=')
             return 0;
         ke = q;
         v = q + 1;
         if (*v == ',' || *v == ' ' || *v == '\n' || *v == '\\')
             return 0;
-        for (q = v + 1; !(cls[*q] & C_TAG); q++)
-            ;
+        q = scan_to(v + 1, C_TAG);
         if (*q != ',' && *q != ' ')
             return 0;
         if (nt == tcap)
@@ -569,8 +622,7 @@ static int parse_fast(parser_t *p, char *line, char *end)
     for (;;) {
         unsigned char *k = q, c;
         eng_field_t *f;
-        while (!(cls[*q] & C_FKEY))
-            q++;
+        q = scan_to(q, C_FKEY);
         if (*q != '=' || q == k || nf == fcap)
             return 0;
         f = &fields[nf++];
@@ -604,13 +656,8 @@ static int parse_fast(parser_t *p, char *line, char *end)
         unsigned char *t = q;
         uint64_t u = 0;
         bool neg = *q == '-';
-        q += neg;
-        for (unsigned char *d = q; (unsigned)(*q - '0') < 10; q++)
-            if (q - d < 19)
-                u = u * 10 + (unsigned)(*q - '0');
-            else
-                return 0;
-        if (q == t + neg || u > (uint64_t)INT64_MAX)
+        q = read_digits(q + neg, &u);
+        if (q == t + neg || q - (t + neg) > 19 || u > (uint64_t)INT64_MAX)
             return 0;
         while (*q == ' ')
             q++;
@@ -1189,12 +1236,12 @@ int eng_lp_parse(eng_batch_t *b, const char *body, size_t len, const eng_lp_opts
     b->bytes += len;
     if (len == 0)
         return 0;
-    if (len >= UINT32_MAX || (p.buf = fa_arena_try_alloc(&b->arena, len + 1, 1)) == NULL) {
+    if (len >= UINT32_MAX || (p.buf = fa_arena_try_alloc(&b->arena, len + PAD, 1)) == NULL) {
         res->out_of_memory = true;
         return -1;
     }
     memcpy(p.buf, body, len);
-    p.buf[len] = '\n';
+    memset(p.buf + len, '\n', PAD);
     reserve(&p);
     for (size_t pos = 0; pos < len; pos++) {
         pos = parse_line(&p, pos);

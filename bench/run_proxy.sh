@@ -153,6 +153,11 @@ run() {
         tail -n 3 "$TMP/results/$label.err" >&2
     }
     [[ -n $line ]] || { echo "run_proxy.sh: no RESULT from loadgen for $label" >&2; exit 1; }
+    if [[ -n $fpid ]] && ! kill -0 "$fpid" 2>/dev/null; then
+        echo "run_proxy.sh: faradd (pid $fpid) is gone after run $label; its log ends with:" >&2
+        tail -n 20 "$TMP/faradd_$path.log" >&2
+        exit 1
+    fi
     R=()
     for kv in ${line#RESULT }; do R[${kv%%=*}]=${kv#*=}; done
     R[cpu_faradd]=$([[ -n $fpid ]] && echo $(( $(cpu_ticks "$fpid") - f0 )) || echo 0)
@@ -180,6 +185,7 @@ row() {
     ROWS+=("| $2 | $3 | $4 | $(printf %.0f "${R[rps]}") | $(printf %.0f "${R[lines_per_s]}") | ${R[mb_per_s]} | ${R[wire_mb_per_s]} | ${R[p50_us]} | ${R[p99_us]} | $fa | $norm | $ia | $ratio | ${R[status]% } |")
 }
 
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "run_proxy.sh: starting influxd, nullserver$([[ $SKIP_FARADD == 1 ]] || echo " and 2 x faradd") in $TMP" >&2
 start_influxd
 start_null
@@ -245,7 +251,7 @@ if [[ $SKIP_FARADD != 1 ]]; then
 fi
 
 echo
-echo "Run $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), ${DUR} s per run, $CONNS connections (x4 for 10-line bodies), faradd -proxy-threads $PTHREADS."
+echo "Run $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), ${DUR} s per run, $CONNS connections (x4 for 10-line bodies), faradd -proxy-threads $PTHREADS; load average before/after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg)."
 if [[ $PIN == 1 ]]; then
     echo "Pinned with taskset: faradd on CPU 1; loadgen, influxd and nullserver on CPU 0."
 fi
@@ -256,11 +262,22 @@ printf '%s\n' "${ROWS[@]}"
 if [[ $SKIP_FARADD != 1 ]]; then
     echo
     for k in 1000-no 1000-yes 5000-no 5000-yes; do
-        echo "- (b)/(a) throughput, ${k/-/-line bodies, gzip }: $(awk -v b="${MAXRPS[b-$k]}" -v a="${MAXRPS[a-$k]}" 'BEGIN { printf "%.1f%%", 100 * b / a }')"
+        echo "- (b)/(a) throughput, ${k/-/-line bodies, gzip }: $(awk -v b="${MAXRPS[b-$k]}" -v a="${MAXRPS[a-$k]}" 'BEGIN { if (a > 0) printf "%.1f%%", 100 * b / a; else print "- ((a) completed nothing)" }')"
     done
     printf '%s\n' "${HALF[@]}"
-    for n in faradd_b faradd_c; do
-        [[ -s $TMP/results/$n.vars.json ]] && echo "- $n /debug/vars: $(head -c 600 "$TMP/results/$n.vars.json" | tr -d '\n')"
+    for n in b c; do
+        f=$TMP/results/faradd_$n.vars.json
+        [[ -s $f ]] || continue
+        sent=$(awk -v p="$n" '$1 ~ "^(half-)?" p "(-|$)" { for (i = 2; i <= NF; i++) if ($i ~ /^lines=/) { sub(/^lines=/, "", $i); s += $i } } END { print s + 0 }' "$TMP/results/all.txt")
+        echo "- faradd ($n) tee, from /debug/vars: $(/usr/bin/python3 - "$f" "$sent" <<'EOF'
+import json, sys
+v = json.load(open(sys.argv[1]))
+tee = [e["values"] for e in v.get("kapacitor", {}).values() if e.get("name") == "tee"]
+got = sum(t.get("points_received", 0) for t in tee)
+print("%d points teed, %d parse errors, %d points dropped, for %s lines acknowledged with 204"
+      % (got, sum(t.get("parse_errors", 0) for t in tee), sum(t.get("points_dropped", 0) for t in tee), sys.argv[2]))
+EOF
+)"
     done
 fi
 if ((${#FAILED[@]})); then

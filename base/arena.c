@@ -35,10 +35,14 @@ static void *alloc(fa_arena_t *a, size_t n, size_t align)
 {
     if (align == 0)
         align = 1;
+    if (n > SIZE_MAX / 2 - align - sizeof(struct fa_arena_chunk))
+        return NULL; /* n + align would wrap and hand out a chunk smaller than n */
     if (a->_head != NULL) {
+        /* align the address, not the offset: an align above the chunk's own alignment (a
+         * 64-byte cache line) must not force a fresh chunk on every call */
         uintptr_t base = (uintptr_t)a->_head->data;
-        size_t off = (a->_used + align - 1) & ~(align - 1);
-        if (off <= a->_head->size && n <= a->_head->size - off && ((base + off) & (align - 1)) == 0) {
+        size_t off = (size_t)(((base + a->_used + align - 1) & ~(uintptr_t)(align - 1)) - base);
+        if (off <= a->_head->size && n <= a->_head->size - off) {
             a->_used = off + n;
             a->_total += n;
             return a->_head->data + off;

@@ -3,15 +3,17 @@
 #include "base/str.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 int fa_buf_reserve(fa_buf_t *b, size_t extra)
 {
+    /* the limit first: room left over from doubling must not let the buffer pass it */
+    if (extra > SIZE_MAX / 2 - b->len || (b->limit != 0 && b->len + extra > b->limit))
+        return FA_E2BIG;
     if (b->len + extra + 1 <= b->cap)
         return 0;
-    if (b->limit != 0 && b->len + extra > b->limit)
-        return FA_E2BIG;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < b->len + extra + 1)
         cap *= 2;

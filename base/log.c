@@ -46,6 +46,35 @@ int fa_log_level_parse(const char *name, int *out)
 
 void fa_log_set_fd(int fd) { log_fd = fd; }
 
+/* Appends msg to buf[n..cap) as the inside of a logfmt quoted value: '"' and '\\' get a
+ * backslash, control bytes become \n, \t or \xNN, so one message is always one line.
+ * Stops before an escape that would not fit. Returns the new length. */
+static size_t escape(char *buf, size_t n, size_t cap, const char *msg, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)msg[i];
+        char e[4];
+        size_t k = 0;
+        if (c == '"' || c == '\\')
+            e[k++] = '\\', e[k++] = (char)c;
+        else if (c == '\n')
+            e[k++] = '\\', e[k++] = 'n';
+        else if (c == '\t')
+            e[k++] = '\\', e[k++] = 't';
+        else if (c < 0x20 || c == 0x7f)
+            e[k++] = '\\', e[k++] = 'x', e[k++] = hex[c >> 4], e[k++] = hex[c & 15];
+        else
+            e[k++] = (char)c;
+        if (n + k > cap)
+            break;
+        memcpy(buf + n, e, k);
+        n += k;
+    }
+    return n;
+}
+
 void fa_log_emit(fa_log_level_t lvl, const char *file, int line, const char *fmt, ...)
 {
     int saved = errno;
@@ -66,20 +95,21 @@ void fa_log_emit(fa_log_level_t lvl, const char *file, int line, const char *fmt
         return;
     }
 
-    char buf[2048];
+    char buf[2048], msg[1536];
     struct tm tm;
     gmtime_r(&ts.tv_sec, &tm);
     const char *base = strrchr(file, '/');
-    int n = snprintf(buf, sizeof buf, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ lvl=%s src=%s:%d msg=\"", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
-                     fa_log_level_name(lvl), base ? base + 1 : file, line);
+    int n = snprintf(buf, sizeof buf - 512, "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ lvl=%s src=%.200s:%d msg=\"",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     ts.tv_nsec / 1000000, fa_log_level_name(lvl), base ? base + 1 : file, line);
+    if (n < 0 || (size_t)n >= sizeof buf - 512)
+        n = 0;
     va_list ap;
     va_start(ap, fmt);
-    int m = vsnprintf(buf + n, sizeof buf - (size_t)n - 64, fmt, ap);
+    int m = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (m < 0)
-        m = 0;
-    n += (size_t)m < sizeof buf - (size_t)n - 64 ? m : (int)(sizeof buf - (size_t)n - 65);
+    size_t len = m < 0 ? 0 : (size_t)m < sizeof msg ? (size_t)m : sizeof msg - 1;
+    n = (int)escape(buf, (size_t)n, sizeof buf - 64, msg, len);
     if (dropped > 0)
         n += snprintf(buf + n, sizeof buf - (size_t)n, "\" suppressed=%d\n", dropped);
     else

@@ -278,8 +278,10 @@ static h2o_iovec_t build_head(h2o_req_t *req, proxy_thread_t *t, h2o_iovec_t met
         *p++ = '\r';
         *p++ = '\n';
     }
-    memcpy(p, o->extra_headers.base, o->extra_headers.len);
-    p += o->extra_headers.len;
+    if (o->extra_headers.len != 0) {
+        memcpy(p, o->extra_headers.base, o->extra_headers.len);
+        p += o->extra_headers.len;
+    }
     *p++ = '\r';
     *p++ = '\n';
     return h2o_iovec_init(buf, (size_t)(p - buf));

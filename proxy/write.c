@@ -84,8 +84,7 @@ static struct tee_job *tee_prepare(h2o_req_t *req, proxy_thread_t *t, fa_str_t d
     int64_t now_ns = proxy_now_ns();
     b->db = fa_str(fa_arena_strndup(&b->arena, db.ptr, db.len), db.len);
     b->rp = fa_str(fa_arena_strndup(&b->arena, rp.ptr, rp.len), rp.len);
-    b->received = now_ns;
-    b->bytes = len;
+    b->received = now_ns; /* b->bytes is counted by the parser */
     eng_lp_opts_t lo = { .precision_ns = mult, .now = now_ns / mult, .want_stamps = true };
     eng_lp_result_t res;
     eng_lp_parse(b, body, len, &lo, &res);

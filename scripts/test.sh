@@ -25,6 +25,7 @@ echo "== build (ASan + UBSan) =="
 build build-asan -DCMAKE_BUILD_TYPE=Debug -DFARAD_SANITIZE=ON -DCMAKE_C_COMPILER=clang
 echo "== tests (ASan + UBSan) =="
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  LSAN_OPTIONS=suppressions=$root/test/lsan.supp:print_suppressions=0 \
   ctest --output-on-failure -j "$jobs")
 
 echo "== fuzz (${fuzz_seconds}s per target) =="

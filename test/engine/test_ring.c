@@ -29,7 +29,7 @@ Test(ring, full_ring_refuses_and_counts)
     eng_ring_spsc_deinit(&r);
 }
 
-enum { N = 2000000 };
+enum { N = 300000 };
 static eng_ring_spsc_t shared;
 
 static void *producer(void *arg)

@@ -9,7 +9,9 @@
 #
 # Usage: bench/run_proxy.sh            (from the repository root, after building into build/)
 # faradd runs with -upstream-timeout 60s to match influxd's write-timeout here (a loaded influxd
-# can take more than faradd's default 10 s on a 5,000-line body).
+# can take more than faradd's default 10 s on a 5,000-line body), and -upstream-connect-timeout
+# 60s too: on a reused pooled connection faradd's connect timer stays armed until the response
+# head arrives (seen 2026-11-29), so a slow answer would otherwise become a 503.
 # Environment: FARAD_BUILD_DIR (build), BENCH_DURATION seconds per run (5), BENCH_CONNS (4),
 #   BENCH_PIN (1: faradd on CPU 1; loadgen, influxd and nullserver on CPU 0; 0: no pinning),
 #   BENCH_PROXY_THREADS (1), BENCH_SKIP_FARADD (0; 1 runs only (a) and (d), to check the rig).
@@ -127,7 +129,7 @@ start_faradd() { # start_faradd NAME PROXY_PORT API_PORT UPSTREAM_PORT -> sets P
     mkdir -p "$TMP/$1"
     "${CPU1[@]}" "$FARADD" -proxy-bind "127.0.0.1:$2" -api-bind "127.0.0.1:$3" -upstream "http://127.0.0.1:$4" \
         -data-dir "$TMP/$1" -tee-dbrps "$DB.$RP" -proxy-threads "$PTHREADS" -log-level warn \
-        -upstream-timeout 60s -upstream-connect-timeout 10s >"$TMP/$1.log" 2>&1 &
+        -upstream-timeout 60s -upstream-connect-timeout 60s >"$TMP/$1.log" 2>&1 &
     local pid=$!
     PIDS+=("$pid")
     printf -v "PID_$1" %s "$pid"

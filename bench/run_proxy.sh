@@ -12,7 +12,8 @@
 # can take more than faradd's default 10 s on a 5,000-line body), and -upstream-connect-timeout
 # 60s too: on a reused pooled connection faradd's connect timer stays armed until the response
 # head arrives (seen 2026-11-29), so a slow answer would otherwise become a 503.
-# Environment: FARAD_BUILD_DIR (build), BENCH_DURATION seconds per run (5), BENCH_CONNS (4),
+# Environment: FARAD_BUILD_DIR (build), BENCH_DURATION seconds per run (5),
+#   BENCH_INFLUX_DURATION seconds per max-speed run of (a) and (b) (10), BENCH_CONNS (4),
 #   BENCH_PIN (1: faradd on CPU 1; loadgen, influxd and nullserver on CPU 0; 0: no pinning),
 #   BENCH_PROXY_THREADS (1), BENCH_SKIP_FARADD (0; 1 runs only (a) and (d), to check the rig).
 # Prints a markdown table on stdout; logs and raw RESULT lines stay in $BENCH_KEEP if set.
@@ -20,6 +21,7 @@ set -euo pipefail
 
 BUILD=${FARAD_BUILD_DIR:-build}
 DUR=${BENCH_DURATION:-5}
+DUR_INFLUX=${BENCH_INFLUX_DURATION:-10} # influxd answers few big writes per second: longer runs for (a) and (b)
 CONNS=${BENCH_CONNS:-4}
 PIN=${BENCH_PIN:-1}
 PTHREADS=${BENCH_PROXY_THREADS:-1}
@@ -80,6 +82,22 @@ wait_http() { # wait_http URL WHAT PID: until URL answers 2xx (bounded: 30 s)
 
 cpu_ticks() { # utime+stime of a process, in clock ticks (fields 14 and 15 of /proc/PID/stat)
     awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+
+thread_ticks() { # thread_ticks PID: "comm=ticks" for every thread of a process
+    local t
+    for t in /proc/"$1"/task/*; do
+        printf '%s=%s ' "$(tr ' ' _ <"$t/comm")" "$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "$t/stat" 2>/dev/null || echo 0)"
+    done
+}
+
+thread_delta() { # thread_delta BEFORE AFTER: "comm seconds, ..." for threads that used CPU in between
+    awk -v a="$1" -v b="$2" -v hz="$HZ" 'BEGIN {
+        n = split(a, x, " "); for (i = 1; i <= n; i++) { split(x[i], kv, "="); t0[kv[1]] += kv[2] }
+        n = split(b, y, " "); out = ""
+        for (i = 1; i <= n; i++) { split(y[i], kv, "="); d[kv[1]] += kv[2] }
+        for (k in d) if (d[k] - t0[k] > 0) out = out (out == "" ? "" : ", ") sprintf("%s %.2f", k, (d[k] - t0[k]) / hz)
+        print out == "" ? "-" : out }'
 }
 
 read -r P_INFLUX P_RPC P_NULL P_FB P_FBAPI P_FC P_FCAPI <<<"$(free_ports 7)"
@@ -147,7 +165,8 @@ run() {
     local fpid="" f0=0 i0=0 line="" kv grace=10
     case $path in b) fpid=$PID_faradd_b ;; c) fpid=$PID_faradd_c ;; esac
     [[ $path == a || $path == b ]] && grace=60 # a loaded influxd can take long to answer a big body
-    [[ -n $fpid ]] && f0=$(cpu_ticks "$fpid")
+    local th0=""
+    [[ -n $fpid ]] && f0=$(cpu_ticks "$fpid") && th0=$(thread_ticks "$fpid")
     i0=$(cpu_ticks "$PID_INFLUX")
     line=$("${CPU0[@]}" "$LOADGEN" -port "$port" -db "$DB" -rp "$RP" -grace "$grace" "$@" 2>"$TMP/results/$label.err" | grep '^RESULT') || {
         FAILED+=("$label")
@@ -164,8 +183,10 @@ run() {
     for kv in ${line#RESULT }; do R[${kv%%=*}]=${kv#*=}; done
     R[cpu_faradd]=$([[ -n $fpid ]] && echo $(( $(cpu_ticks "$fpid") - f0 )) || echo 0)
     R[cpu_influxd]=$(( $(cpu_ticks "$PID_INFLUX") - i0 ))
+    R[threads]=-
+    [[ -n $fpid ]] && R[threads]=$(thread_delta "$th0" "$(thread_ticks "$fpid")")
     R[status]=$(for kv in ${line#RESULT }; do if [[ $kv == status_* ]]; then printf '%s ' "${kv#status_}"; fi; done)
-    echo "$label $line cpu_faradd_ticks=${R[cpu_faradd]} cpu_influxd_ticks=${R[cpu_influxd]} hz=$HZ" >>"$TMP/results/all.txt"
+    echo "$label $line cpu_faradd_ticks=${R[cpu_faradd]} cpu_influxd_ticks=${R[cpu_influxd]} hz=$HZ faradd_threads_s=\"${R[threads]}\"" >>"$TMP/results/all.txt"
     echo "  $label: $(grep -m1 'req/s' "$TMP/results/$label.err" | sed 's/^ *//')" >&2
 }
 
@@ -184,7 +205,7 @@ row() {
     if [[ $x == b ]]; then
         ratio=$(awk -v f="${R[cpu_faradd]}" -v i="${R[cpu_influxd]}" 'BEGIN { if (i > 0) printf "%.1f%%", 100 * f / i; else print "-" }')
     fi
-    ROWS+=("| $2 | $3 | $4 | $(printf %.0f "${R[rps]}") | $(printf %.0f "${R[lines_per_s]}") | ${R[mb_per_s]} | ${R[wire_mb_per_s]} | ${R[p50_us]} | ${R[p99_us]} | $fa | $norm | $ia | $ratio | ${R[status]% } |")
+    ROWS+=("| $2 | $3 | $4 | $(printf %.0f "${R[rps]}") | $(printf %.0f "${R[lines_per_s]}") | ${R[mb_per_s]} | ${R[wire_mb_per_s]} | ${R[p50_us]} | ${R[p99_us]} | $fa | $norm | ${R[threads]} | $ia | $ratio | ${R[status]% } |")
 }
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -197,6 +218,9 @@ if [[ $SKIP_FARADD != 1 ]]; then
     start_faradd faradd_b "$P_FB" "$P_FBAPI" "$P_INFLUX"
     start_faradd faradd_c "$P_FC" "$P_FCAPI" "$P_NULL"
     curl -sf -o /dev/null -XPOST "http://127.0.0.1:$P_FB/query" --data-urlencode "q=CREATE DATABASE $DB"
+    idle0=$(thread_ticks "$PID_faradd_c")
+    sleep 3
+    IDLE="faradd idle (no requests, 3 s): $(thread_delta "$idle0" "$(thread_ticks "$PID_faradd_c")") CPU s"
 fi
 
 declare -A MAXRPS
@@ -205,11 +229,12 @@ for lines in 1000 5000; do
         gzarg=()
         [[ $gz == yes ]] && gzarg=(-gzip)
         common=(-lines "$lines" -conns "$CONNS" -duration "$DUR" "${gzarg[@]}")
-        run "a-$lines-$gz" a "$P_INFLUX" "${common[@]}"
+        slow=(-lines "$lines" -conns "$CONNS" -duration "$DUR_INFLUX" "${gzarg[@]}")
+        run "a-$lines-$gz" a "$P_INFLUX" "${slow[@]}"
         row a "(a) influxd" "$lines" "$gz"
         MAXRPS[a-$lines-$gz]=${R[rps]}
         if [[ $SKIP_FARADD != 1 ]]; then
-            run "b-$lines-$gz" b "$P_FB" "${common[@]}"
+            run "b-$lines-$gz" b "$P_FB" "${slow[@]}"
             row b "(b) faradd -> influxd" "$lines" "$gz"
             MAXRPS[b-$lines-$gz]=${R[rps]}
             run "c-$lines-$gz" c "$P_FC" "${common[@]}"
@@ -253,13 +278,13 @@ if [[ $SKIP_FARADD != 1 ]]; then
 fi
 
 echo
-echo "Run $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), ${DUR} s per run, $CONNS connections (x4 for 10-line bodies), faradd -proxy-threads $PTHREADS; load average before/after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg)."
+echo "Run $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), ${DUR} s per run (${DUR_INFLUX} s for (a) and (b) at max speed), $CONNS connections (x4 for 10-line bodies), faradd -proxy-threads $PTHREADS; load average before/after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg)."
 if [[ $PIN == 1 ]]; then
     echo "Pinned with taskset: faradd on CPU 1; loadgen, influxd and nullserver on CPU 0."
 fi
 echo
-echo "| path | lines/body | gzip | req/s | lines/s | MB/s (line protocol) | MB/s (wire) | p50 us | p99 us | faradd CPU s / M lines | req/s / lines/s per faradd CPU-second | influxd CPU s / M lines | faradd / influxd CPU | statuses |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| path | lines/body | gzip | req/s | lines/s | MB/s (line protocol) | MB/s (wire) | p50 us | p99 us | faradd CPU s / M lines | req/s / lines/s per faradd CPU-second | faradd CPU s by thread | influxd CPU s / M lines | faradd / influxd CPU | statuses |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${ROWS[@]}"
 if [[ $SKIP_FARADD != 1 ]]; then
     echo
@@ -267,6 +292,7 @@ if [[ $SKIP_FARADD != 1 ]]; then
         echo "- (b)/(a) throughput, ${k/-/-line bodies, gzip }: $(awk -v b="${MAXRPS[b-$k]}" -v a="${MAXRPS[a-$k]}" 'BEGIN { if (a > 0) printf "%.1f%%", 100 * b / a; else print "- ((a) completed nothing)" }')"
     done
     printf '%s\n' "${HALF[@]}"
+    echo "- $IDLE"
     for n in b c; do
         f=$TMP/results/faradd_$n.vars.json
         [[ -s $f ]] || continue

@@ -67,3 +67,25 @@ fa_str_t eng_point_tag(const eng_point_t *p, fa_str_t key)
     }
     return FA_STR_NULL;
 }
+
+static fa_str_t copy_str(fa_arena_t *a, fa_str_t s)
+{
+    return s.len ? fa_str(fa_arena_strndup(a, s.ptr, s.len), s.len) : FA_STR_LIT("");
+}
+
+void eng_point_copy(fa_arena_t *a, eng_point_t *dst, const eng_point_t *src)
+{
+    *dst = *src;
+    dst->name = copy_str(a, src->name);
+    dst->key = copy_str(a, src->key);
+    dst->tags = src->n_tags ? FA_NEW(a, eng_tag_t, src->n_tags) : NULL;
+    for (uint32_t i = 0; i < src->n_tags; i++)
+        dst->tags[i] = (eng_tag_t){ copy_str(a, src->tags[i].key), copy_str(a, src->tags[i].value) };
+    dst->fields = src->n_fields ? FA_NEW(a, eng_field_t, src->n_fields) : NULL;
+    for (uint32_t i = 0; i < src->n_fields; i++) {
+        dst->fields[i] = src->fields[i];
+        dst->fields[i].key = copy_str(a, src->fields[i].key);
+        if (src->fields[i].v.type == ENG_STRING)
+            dst->fields[i].v.s = copy_str(a, src->fields[i].v.s);
+    }
+}

@@ -65,6 +65,10 @@ void eng_batch_deinit(eng_batch_t *b);
 /** Appends a point slot (zeroed) and returns it; NULL past the arena limit. */
 eng_point_t *eng_batch_add(eng_batch_t *b);
 
+/** Deep-copies src into dst with every string, tag and field in arena `a` (for nodes that keep
+ * points past the call that gave them). Aborts only on malloc failure. */
+void eng_point_copy(fa_arena_t *a, eng_point_t *dst, const eng_point_t *src);
+
 /** A field by key, or NULL. Linear: points have few fields. */
 const eng_field_t *eng_point_field(const eng_point_t *p, fa_str_t key);
 /** A tag value by key, or a NULL slice. Binary search over the sorted tags. */

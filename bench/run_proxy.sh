@@ -246,6 +246,12 @@ for lines in 1000 5000; do
     done
 done
 
+# 10% of the lines without a timestamp: faradd stamps them, so it rewrites the forwarded body
+if [[ $SKIP_FARADD != 1 ]]; then
+    run c-1000-notime c "$P_FC" -lines 1000 -conns "$CONNS" -duration "$DUR" -notime-pct 10
+    row c "(c) faradd -> null, 10% lines without timestamp" 1000 no
+fi
+
 # 10-line bodies: requests/s
 small=(-lines 10 -conns $((CONNS * 4)) -duration "$DUR")
 if [[ $SKIP_FARADD != 1 ]]; then
@@ -258,14 +264,14 @@ row d "(d) null direct" 10 no
 # Half load, 1,000-line plain bodies: (b) vs (a) at half of (a)'s max, (c) vs (d) at half of (c)'s max.
 HALF=()
 half_pair() { # half_pair X Y PORTX PORTY RATE: runs X and Y at RATE, adds a summary line
-    local rate=$5 x50 x99 y50 y99
+    local rate=$5 x50 x99 y50 y99 xl yl
     run "half-$1" "$1" "$3" -lines 1000 -conns "$CONNS" -duration "$DUR" -rate "$rate"
     row "$1" "($1) at $rate req/s" 1000 no
-    x50=${R[p50_us]} x99=${R[p99_us]}
+    x50=${R[p50_us]} x99=${R[p99_us]} xl=${R[late]}
     run "half-$2" "$2" "$4" -lines 1000 -conns "$CONNS" -duration "$DUR" -rate "$rate"
     row "$2" "($2) at $rate req/s" 1000 no
-    y50=${R[p50_us]} y99=${R[p99_us]}
-    HALF+=("- added latency ($1) - ($2) at $rate req/s (1,000-line bodies): p50 $(awk -v a="$x50" -v b="$y50" 'BEGIN { printf "%.0f", a - b }') us, p99 $(awk -v a="$x99" -v b="$y99" 'BEGIN { printf "%.0f", a - b }') us")
+    y50=${R[p50_us]} y99=${R[p99_us]} yl=${R[late]}
+    HALF+=("- added latency ($1) - ($2) at $rate req/s (1,000-line bodies): p50 $(awk -v a="$x50" -v b="$y50" 'BEGIN { printf "%.0f", a - b }') us, p99 $(awk -v a="$x99" -v b="$y99" 'BEGIN { printf "%.0f", a - b }') us (sends more than 1 ms late: $xl and $yl)")
 }
 if [[ $SKIP_FARADD != 1 ]]; then
     half_pair b a "$P_FB" "$P_INFLUX" "$(awk -v r="${MAXRPS[a-1000-no]}" 'BEGIN { printf "%.0f", r / 2 }')"

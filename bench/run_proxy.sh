@@ -209,6 +209,7 @@ row() {
 }
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
 echo "run_proxy.sh: starting influxd, nullserver$([[ $SKIP_FARADD == 1 ]] || echo " and 2 x faradd") in $TMP" >&2
 start_influxd
 start_null
@@ -284,7 +285,7 @@ if [[ $SKIP_FARADD != 1 ]]; then
 fi
 
 echo
-echo "Run $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), ${DUR} s per run (${DUR_INFLUX} s for (a) and (b) at max speed), $CONNS connections (x4 for 10-line bodies), faradd -proxy-threads $PTHREADS; load average before/after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg)."
+echo "Run started $STARTED, finished $(date -u '+%H:%M UTC'), on $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), ${DUR} s per run (${DUR_INFLUX} s for (a) and (b) at max speed), $CONNS connections (x4 for 10-line bodies), faradd -proxy-threads $PTHREADS; load average before/after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg)."
 if [[ $PIN == 1 ]]; then
     echo "Pinned with taskset: faradd on CPU 1; loadgen, influxd and nullserver on CPU 0."
 fi

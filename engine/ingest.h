@@ -25,13 +25,18 @@ enum {
 };
 
 /** One producer's pair of rings. The producer owns `in`'s push side and `back`'s pop side. */
+typedef struct eng_ingest eng_ingest_t;
+
 typedef struct eng_ingest_port {
-    eng_ring_spsc_t in;   /* producer -> ingest: eng_batch_t * */
+    eng_ring_spsc_t in;   /* producer -> ingest: eng_batch_t * (push with eng_ingest_push) */
     eng_ring_spsc_t back; /* ingest -> producer: consumed batches, reset, for reuse */
     char name[32];
+    eng_ingest_t *_g;
 } eng_ingest_port_t;
 
-typedef struct eng_ingest eng_ingest_t;
+/** Producer only: hands b to the ingest thread and wakes it if it sleeps (an eventfd write, only
+ * then). false = the ring is full: the caller still owns b, sheds load and counts the drop. */
+bool eng_ingest_push(eng_ingest_port_t *p, eng_batch_t *b);
 
 /** n_ports producers, rings of ring_slots each (power of two). NULL on failure. */
 eng_ingest_t *eng_ingest_new(unsigned n_ports, unsigned ring_slots);

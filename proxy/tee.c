@@ -125,7 +125,7 @@ void proxy_tee_put(proxy_tee_t *t, eng_batch_t *b)
 
 bool proxy_tee_send(proxy_tee_t *t, eng_batch_t *b)
 {
-    if (eng_ring_spsc_push(&t->port->in, b))
+    if (eng_ingest_push(t->port, b))
         return true;
     proxy_tee_count_drop(t, b->db, b->rp, b->n);
     return false;

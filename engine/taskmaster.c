@@ -6,6 +6,8 @@
  *    index they build; changes reach the ingest thread through eng_ingest_sync. */
 #include "engine/taskmaster.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -945,4 +947,97 @@ int eng_task_dot(const eng_task_t *t, double throughput, fa_buf_t *out)
     memcpy(out->ptr + at, line, (size_t)n);
     out->len += (size_t)n;
     return 0;
+}
+
+/* ---- the daemon's side: load directory, log env ---- */
+
+static void log_write(void *ud, eng_node_t *n, fa_str_t db, fa_str_t rp, const eng_point_t *pts, uint32_t n_pts)
+{
+    FA_LOG(FA_INFO, "task %s node %s: %u points to %.*s.%.*s (no upstream writer yet)", n->task->id, n->name, n_pts,
+           (int)db.len, db.ptr, (int)rp.len, rp.ptr);
+}
+
+static void log_alert(void *ud, eng_node_t *n, fa_str_t json)
+{
+    FA_LOG(FA_INFO, "task %s node %s: alert %.*s", n->task->id, n->name, (int)json.len, json.ptr);
+}
+
+static void log_output(void *ud, eng_node_t *n, fa_str_t kind, fa_str_t text)
+{
+    FA_LOG(FA_INFO, "task %s node %s: %.*s %.*s", n->task->id, n->name, (int)kind.len, kind.ptr, (int)text.len, text.ptr);
+}
+
+const eng_env_t eng_log_env = { .write_points = log_write, .alert_event = log_alert, .output = log_output };
+
+static int name_cmp(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Reads and starts one task file. */
+static bool load_one(eng_tm_t *tm, const char *path, const char *id, const eng_env_t *env, const eng_task_opts_t *opts)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        FA_LOG(FA_ERROR, "load: %s: %s", path, strerror(errno));
+        return false;
+    }
+    fa_buf_t b = FA_BUF_INIT;
+    char chunk[8192];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        fa_buf_append(&b, chunk, n);
+    fclose(f);
+    eng_task_t *t;
+    tick_err_t terr;
+    char err[256];
+    bool ok = false;
+    if (eng_task_new(id, b.ptr ? b.ptr : "", b.len, NULL, 0, env, &t, &terr) != 0)
+        FA_LOG(FA_ERROR, "load: %s:%u:%u: %s", path, terr.pos.line, terr.pos.col, terr.msg);
+    else if (t->n_dbrps == 0) {
+        FA_LOG(FA_ERROR, "load: %s: must specify dbrp (a `dbrp \"db\".\"rp\"` line)", path);
+        eng_task_free(t);
+    } else if (eng_tm_add(tm, t, opts, err, sizeof err) != 0)
+        FA_LOG(FA_ERROR, "load: %s: %s", path, err);
+    else {
+        FA_LOG(FA_INFO, "load: task %s started from %s", id, path);
+        ok = true;
+    }
+    fa_buf_deinit(&b);
+    return ok;
+}
+
+int eng_tm_load_dir(eng_tm_t *tm, const char *dir, const eng_env_t *env, const eng_task_opts_t *opts, char *err,
+                    size_t errlen)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tasks", dir);
+    DIR *d = opendir(path);
+    if (d == NULL) {
+        snprintf(err, errlen, "load.dir: cannot read %s: %s", path, strerror(errno));
+        return -1;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t len = strlen(e->d_name);
+        if (len <= 5 || strcmp(e->d_name + len - 5, ".tick") != 0 || len - 5 >= 128)
+            continue;
+        if (n == cap) {
+            char **nn = realloc(names, sizeof(*names) * (cap = cap ? cap * 2 : 16));
+            if (nn == NULL)
+                break;
+            names = nn;
+        }
+        names[n++] = strdup(e->d_name);
+    }
+    closedir(d);
+    qsort(names, n, sizeof(*names), name_cmp);
+    int started = 0;
+    for (size_t i = 0; i < n; i++) {
+        char id[128], file[4096 + 256];
+        snprintf(id, sizeof id, "%.*s", (int)(strlen(names[i]) - 5), names[i]);
+        snprintf(file, sizeof file, "%s/%s", path, names[i]);
+        started += load_one(tm, file, id, env, opts);
+        free(names[i]);
+    }
+    free(names);
+    return started;
 }

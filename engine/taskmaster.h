@@ -100,6 +100,16 @@ unsigned eng_tm_list(eng_tm_t *tm, char (*ids)[128], unsigned max);
  * `graph [throughput="N points/s"]` line. Any thread may call it while the task runs. */
 int eng_task_dot(const eng_task_t *t, double throughput, fa_buf_t *out);
 
+/** Loads Kapacitor's [load] layout: every DIR/tasks/NAME.tick (in name order) becomes a task whose id
+ * is the file name without .tick, with the script's dbrp lines, env and opts. A file that fails is
+ * logged with its path, line and char, and skipped. Returns how many started, or -1 when DIR/tasks
+ * cannot be read (err says why). */
+int eng_tm_load_dir(eng_tm_t *tm, const char *dir, const eng_env_t *env, const eng_task_opts_t *opts, char *err,
+                    size_t errlen);
+/** The daemon's env until the output helpers land: log()/httpOut output and alert events become
+ * log lines ("task ID node NAME: TEXT"); influxDBOut writes are counted in a log line. */
+extern const eng_env_t eng_log_env;
+
 /** Measurements the task wants: every from() names one -> their names (task arena), else 0 (all). */
 uint32_t eng_task_measurements(eng_task_t *t, fa_str_t **out);
 #endif

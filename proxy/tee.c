@@ -78,6 +78,11 @@ bool proxy_tee_filter_match(const proxy_tee_filter_t *f, fa_str_t db, fa_str_t r
     return false;
 }
 
+bool proxy_tee_wanted(const proxy_tee_filter_t *f, eng_ingest_t *ingest, fa_str_t db, fa_str_t rp)
+{
+    return proxy_tee_filter_match(f, db, rp) || (ingest != NULL && eng_ingest_wants(ingest, db, rp));
+}
+
 void proxy_tee_init(proxy_tee_t *t, eng_ingest_port_t *port, eng_statmap_t *stats, unsigned ring_slots, size_t batch_limit)
 {
     memset(t, 0, sizeof(*t));

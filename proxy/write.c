@@ -141,7 +141,7 @@ static int handle_write(h2o_req_t *req, h2o_iovec_t db, h2o_iovec_t rp, h2o_iove
     }
     fa_str_t fdb = fa_str(db.base, db.len);
     fa_str_t frp = rp.len != 0 ? fa_str(rp.base, rp.len) : fa_str_c(t->server->filter.default_rp);
-    if (fdb.len != 0 && req->entity.len != 0 && proxy_tee_filter_match(&t->server->filter, fdb, frp)) {
+    if (fdb.len != 0 && req->entity.len != 0 && proxy_tee_wanted(&t->server->filter, t->server->ingest, fdb, frp)) {
         struct tee_job *job = tee_prepare(req, t, fdb, frp, precision, o);
         if (job != NULL) {
             o->on_status = on_upstream_status;

@@ -161,10 +161,15 @@ void eng_emit_point(eng_node_t *n, const eng_pt_t *p)
         eng_node_t *c = n->children[i];
         if (c->ops->point == NULL)
             continue;
-        atomic_fetch_add_explicit(&c->stats.collected, 1, memory_order_relaxed);
+        uint64_t k = atomic_fetch_add_explicit(&c->stats.collected, 1, memory_order_relaxed);
+        if (k % ENG_EXEC_SAMPLE != 0) {
+            c->ops->point(c, n, p);
+            continue;
+        }
         uint64_t t0 = mono_ns();
         c->ops->point(c, n, p);
         atomic_fetch_add_explicit(&c->stats.exec_ns, mono_ns() - t0, memory_order_relaxed);
+        atomic_fetch_add_explicit(&c->stats.exec_samples, 1, memory_order_relaxed);
     }
 }
 
@@ -175,10 +180,15 @@ void eng_emit_rows(eng_node_t *n, const eng_rows_t *b)
         eng_node_t *c = n->children[i];
         if (c->ops->rows == NULL)
             continue;
-        atomic_fetch_add_explicit(&c->stats.collected, 1, memory_order_relaxed);
+        uint64_t k = atomic_fetch_add_explicit(&c->stats.collected, 1, memory_order_relaxed);
+        if (k % ENG_EXEC_SAMPLE != 0) {
+            c->ops->rows(c, n, b);
+            continue;
+        }
         uint64_t t0 = mono_ns();
         c->ops->rows(c, n, b);
         atomic_fetch_add_explicit(&c->stats.exec_ns, mono_ns() - t0, memory_order_relaxed);
+        atomic_fetch_add_explicit(&c->stats.exec_samples, 1, memory_order_relaxed);
     }
 }
 

@@ -52,9 +52,14 @@ typedef struct eng_rows {
 /** Counters every node has (Kapacitor's node stats) plus up to 8 of its own. Written by the task
  * thread, read by the API thread. */
 typedef struct eng_node_stats {
-    atomic_uint_fast64_t collected, emitted, errors, exec_ns, cardinality;
+    atomic_uint_fast64_t collected, emitted, errors, cardinality;
+    /* exec time is sampled (one call in ENG_EXEC_SAMPLE, as Kapacitor samples its timings):
+     * avg_exec_time_ns = exec_ns / exec_samples */
+    atomic_uint_fast64_t exec_ns, exec_samples;
     atomic_uint_fast64_t own[8];
 } eng_node_stats_t;
+
+enum { ENG_EXEC_SAMPLE = 16 };
 
 /** A node type. Every callback runs on the task's thread. */
 typedef struct eng_node_ops {

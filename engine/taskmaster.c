@@ -909,8 +909,9 @@ static int dot_hook(void *ctx, const tick_pnode_t *pn, fa_buf_t *out)
     struct dot_attr a[16];
     unsigned k = 0;
     uint64_t collected = atomic_load(&n->stats.collected), exec = atomic_load(&n->stats.exec_ns);
+    uint64_t samples = atomic_load(&n->stats.exec_samples);
     a[k].name = "avg_exec_time_ns";
-    go_duration(a[k++].value, sizeof a[0].value, collected ? exec / collected : 0);
+    go_duration(a[k++].value, sizeof a[0].value, samples ? exec / samples : 0);
     a[k].name = "collected";
     snprintf(a[k++].value, sizeof a[0].value, "%" PRIuFAST64, collected);
     a[k].name = "emitted";

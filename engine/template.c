@@ -76,6 +76,7 @@ typedef struct parser {
     const char *s;
     size_t n, i;
     bool trim_next;      /* the last action ended with -}} */
+    size_t action_at;    /* where the last action began */
     eng_tmpl_err_t *err;
     bool failed;
 } parser_t;
@@ -476,6 +477,7 @@ static int parse_list(parser_t *p, struct tnode **out, enum stop *stop)
             break;
         }
         p->i = tend + 2 + (trim_before ? 2 : 0);
+        p->action_at = tend;
         struct tnode *n;
         enum stop st = STOP_EOF;
         if (parse_action(p, tend, &n, &st) != 0)
@@ -502,7 +504,7 @@ eng_tmpl_t *eng_tmpl_parse(fa_arena_t *a, fa_str_t src, eng_tmpl_mode_t mode, en
     if (parse_list(&p, &t->root, &st) != 0)
         return NULL;
     if (st != STOP_EOF) {
-        fail(&p, p.i ? p.i - 1 : 0, "unexpected {{ %s }}", st == STOP_END ? "end" : "else");
+        fail(&p, p.action_at, "unexpected {{ %s }}", st == STOP_END ? "end" : "else");
         return NULL;
     }
     return t;

@@ -133,6 +133,8 @@ static size_t utf8_len(const unsigned char *s, size_t n, uint32_t *cp)
 
 int eng_fmt_json_str(fa_buf_t *b, fa_str_t s)
 {
+    if (s.ptr == NULL)
+        s = FA_STR_LIT("");
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s.ptr;
     int rc = fa_buf_append(b, "\"", 1);
@@ -270,6 +272,8 @@ int eng_fmt_go_duration(fa_buf_t *b, int64_t ns)
 
 int eng_fmt_html(fa_buf_t *b, fa_str_t s)
 {
+    if (s.ptr == NULL)
+        return 0;
     size_t start = 0;
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < s.len; i++) {

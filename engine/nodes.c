@@ -7,6 +7,8 @@ static const eng_node_ops_t *const table[] = {
     &eng_node_stream,
     &eng_node_from,
     &eng_node_where,
+    /* alert */
+    &eng_node_alert,
 };
 
 const eng_node_ops_t *eng_node_ops_find(const char *type)

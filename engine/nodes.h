@@ -6,4 +6,6 @@
 #include "engine/task.h"
 
 extern const eng_node_ops_t eng_node_stream, eng_node_from, eng_node_where;
+/* alert */
+extern const eng_node_ops_t eng_node_alert;
 #endif

@@ -6,4 +6,8 @@
 #include "engine/task.h"
 
 extern const eng_node_ops_t eng_node_stream, eng_node_from, eng_node_where;
+/* eval, state, outputs, multi-parent nodes */
+extern const eng_node_ops_t eng_node_eval, eng_node_shift, eng_node_sample, eng_node_default, eng_node_delete,
+    eng_node_changeDetect, eng_node_stateCount, eng_node_stateDuration;
+/* end eval, state, outputs, multi-parent nodes */
 #endif

@@ -31,9 +31,17 @@ struct shift_state {
     int64_t d;
 };
 
+/* a literal, or a negated one (shift(-5s)) */
+static int64_t signed_int(const tick_expr_t *e)
+{
+    if (e->kind == TICK_EX_UNARY && e->v.unary.op == TICK_OP_NEG)
+        return -signed_int(e->v.unary.operand);
+    return eng_expr_int(e);
+}
+
 static int shift_init(eng_node_t *n, tick_err_t *err)
 {
-    ((struct shift_state *)n->state)->d = eng_expr_int(n->spec->call->args[0]);
+    ((struct shift_state *)n->state)->d = signed_int(n->spec->call->args[0]);
     return 0;
 }
 

@@ -16,6 +16,9 @@ static const eng_node_ops_t *const table[] = {
     &eng_node_changeDetect,
     &eng_node_stateCount,
     &eng_node_stateDuration,
+    &eng_node_log,
+    &eng_node_httpOut,
+    &eng_node_influxDBOut,
     /* end eval, state, outputs, multi-parent nodes */
 };
 

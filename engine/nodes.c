@@ -19,6 +19,7 @@ static const eng_node_ops_t *const table[] = {
     &eng_node_log,
     &eng_node_httpOut,
     &eng_node_influxDBOut,
+    &eng_node_stats,
     /* end eval, state, outputs, multi-parent nodes */
 };
 

@@ -20,6 +20,8 @@ static const eng_node_ops_t *const table[] = {
     &eng_node_httpOut,
     &eng_node_influxDBOut,
     &eng_node_stats,
+    &eng_node_union,
+    &eng_node_join,
     /* end eval, state, outputs, multi-parent nodes */
 };
 

@@ -22,6 +22,7 @@ static const eng_node_ops_t *const table[] = {
     &eng_node_stats,
     &eng_node_union,
     &eng_node_join,
+    &eng_node_httpPost,
     /* end eval, state, outputs, multi-parent nodes */
 };
 

@@ -9,7 +9,7 @@ extern const eng_node_ops_t eng_node_stream, eng_node_from, eng_node_where;
 /* eval, state, outputs, multi-parent nodes */
 extern const eng_node_ops_t eng_node_eval, eng_node_shift, eng_node_sample, eng_node_default, eng_node_delete,
     eng_node_changeDetect, eng_node_stateCount, eng_node_stateDuration, eng_node_log, eng_node_httpOut,
-    eng_node_influxDBOut, eng_node_stats, eng_node_union, eng_node_join;
+    eng_node_influxDBOut, eng_node_stats, eng_node_union, eng_node_join, eng_node_httpPost;
 
 /** httpOut('name') of task t whose name is `endpoint`, or NULL. */
 const eng_node_t *eng_httpout_find(const eng_task_t *t, fa_str_t endpoint);

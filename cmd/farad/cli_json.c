@@ -356,13 +356,13 @@ int cli_vars_write(cli_jw_t *w, const json_t *vars, cli_err_t *err)
     for (i = 0; i < n; i++) {
         const json_t *var = json_object_get(vars, keys[i]);
         const char *type = cli_jstr(var, "type");
-        if (!json_is_object(var)) {
+        if (!json_is_object(var) || !known_type(type)) {
+            if (!json_is_object(var))
+                cli_errf(err, "invalid var %s: expected an object with type and value", keys[i]);
+            else
+                cli_errf(err, "invalid var %s: unknown VarType %s", keys[i], *type ? type : "(missing)");
             free(keys);
-            return cli_errf(err, "invalid var %s: expected an object with type and value", keys[i]);
-        }
-        if (!known_type(type)) {
-            free(keys);
-            return cli_errf(err, "invalid var %s: unknown VarType %s", keys[i], *type ? type : "(missing)");
+            return -1;
         }
         cli_jw_key(w, keys[i]);
         cli_jw_obj(w);

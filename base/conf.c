@@ -28,6 +28,7 @@ static int check_log_level(const char *text, uint64_t num, char *why, size_t why
 static int check_upstream_url(const char *text, uint64_t num, char *why, size_t whylen);
 static int check_dbrps(const char *text, uint64_t num, char *why, size_t whylen);
 static int check_pow2(const char *text, uint64_t num, char *why, size_t whylen);
+static int check_overflow(const char *text, uint64_t num, char *why, size_t whylen);
 
 /* Sections appear in this order in `faradd config`; keys without a dot come first. */
 const fa_conf_key_t fa_conf_keys[] = {
@@ -62,6 +63,20 @@ const fa_conf_key_t fa_conf_keys[] = {
       .max = 65536, .check = check_pow2, .doc = "batches in flight per event loop to the engine, a power of two" },
     { .name = "tee.batch_limit", .type = FA_CONF_SIZE, .offset = OFF(tee_batch_limit), .def = "256MiB",
       .min = 64 * KIB, .max = 16 * GIB, .doc = "bytes one parsed batch may take; a larger body is not teed" },
+    { .name = "engine.threads", .type = FA_CONF_UINT, .offset = OFF(engine_threads), .def = "1", .min = 1, .max = 64,
+      .doc = "threads that run tasks; each task has a home thread, others take over its tasks while it is stalled" },
+    { .name = "engine.queue_size", .type = FA_CONF_UINT, .offset = OFF(engine_queue_size), .def = "64", .min = 4,
+      .max = 65536, .check = check_pow2, .doc = "batches a task's input queue holds (a power of two; it holds one less)" },
+    { .name = "engine.backlog", .type = FA_CONF_UINT, .offset = OFF(engine_backlog), .def = "256", .max = 65536,
+      .doc = "block policy: batches held for a task past its full queue, then dropped and counted" },
+    { .name = "engine.overflow", .type = FA_CONF_STR, .offset = OFF(engine_overflow), .def = "drop",
+      .check = check_overflow, .doc = "what a loaded task does with a full queue: drop (count the points) or block (use the backlog)" },
+    { .name = "engine.idle_flush", .type = FA_CONF_DURATION, .offset = OFF(engine_idle_flush_ms), .def = "0",
+      .max = 86400000, .doc = "loaded tasks: advance task time to the wall clock after this long without data, 0 = off" },
+    { .name = "engine.stall_timeout", .type = FA_CONF_DURATION, .offset = OFF(engine_stall_timeout_ms), .def = "100ms",
+      .min = 1, .max = 600000, .doc = "an engine thread this long inside one task counts as stalled: others run its other tasks" },
+    { .name = "load.dir", .flag = "load-dir", .type = FA_CONF_STR, .offset = OFF(load_dir), .def = "",
+      .doc = "Kapacitor's [load] directory: DIR/tasks/*.tick (with dbrp lines) start at startup, id = file name" },
     { .name = NULL },
 };
 
@@ -381,6 +396,14 @@ static bool is_dbrp(const char *s, size_t n)
 }
 
 /* A comma-separated list of entries, spaces allowed around them; "" is the empty list. */
+static int check_overflow(const char *text, uint64_t num, char *why, size_t whylen)
+{
+    if (strcmp(text, "drop") == 0 || strcmp(text, "block") == 0)
+        return 0;
+    snprintf(why, whylen, "\"%s\" is not drop or block", text);
+    return -1;
+}
+
 static int check_dbrps(const char *text, uint64_t num, char *why, size_t whylen)
 {
     const char *s = text;

@@ -29,6 +29,14 @@ typedef struct fa_conf {
     char *tee_default_rp;           /* tee.default_rp: rp a write without one is counted under */
     uint64_t tee_ring_slots;        /* tee.ring_slots: per event loop, power of two */
     uint64_t tee_batch_limit;       /* tee.batch_limit: bytes of one parsed batch's arena */
+    /* the engine (issue 4) */
+    uint64_t engine_threads;        /* engine.threads: threads that run tasks */
+    uint64_t engine_queue_size;     /* engine.queue_size: batches per task input queue, power of two */
+    uint64_t engine_backlog;        /* engine.backlog: batches held past a full queue (block policy) */
+    char *engine_overflow;          /* engine.overflow: drop|block, for tasks loaded from load.dir */
+    uint64_t engine_idle_flush_ms;  /* engine.idle_flush: wall-clock idle flush of loaded tasks, 0 = off */
+    uint64_t engine_stall_timeout_ms; /* engine.stall_timeout: a thread this long in one task is stalled */
+    char *load_dir;                 /* load.dir: Kapacitor's [load] layout (DIR/tasks/NAME.tick); "" = none */
 } fa_conf_t;
 
 typedef enum fa_conf_type {

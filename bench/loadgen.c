@@ -536,8 +536,11 @@ static void on_event(struct worker *w, struct conn *c, uint32_t ev)
             conn_done(w, c);
             r = c->head.close || c->until_close ? 2 : 0;
         }
-    } else if (r == 0 && c->state == C_IDLE && (ev & (EPOLLERR | EPOLLHUP | EPOLLRDHUP))) {
-        r = 2; /* the server closed an idle connection */
+    } else if (r == 0 && c->state == C_IDLE && (ev & (EPOLLIN | EPOLLERR | EPOLLHUP))) {
+        char tmp[256];
+        ssize_t n = read(c->fd, tmp, sizeof tmp);
+        if (n == 0 || (n < 0 && errno != EAGAIN))
+            r = 2; /* the server closed an idle keep-alive connection: reconnect, not an error */
     }
     if (r == 0)
         return;

@@ -9,8 +9,11 @@
 #
 # Usage: bench/run_proxy.sh            (from the repository root, after building into build/)
 # faradd runs with -upstream-timeout 60s to match influxd's write-timeout here (a loaded influxd
-# can take more than faradd's default 10 s on a 5,000-line body).
-# Environment: FARAD_BUILD_DIR (build), BENCH_DURATION seconds per run (5), BENCH_CONNS (4),
+# can take more than faradd's default 10 s on a 5,000-line body), and -upstream-connect-timeout
+# 60s too: on a reused pooled connection faradd's connect timer stays armed until the response
+# head arrives (seen 2026-11-29), so a slow answer would otherwise become a 503.
+# Environment: FARAD_BUILD_DIR (build), BENCH_DURATION seconds per run (5),
+#   BENCH_INFLUX_DURATION seconds per max-speed run of (a) and (b) (10), BENCH_CONNS (4),
 #   BENCH_PIN (1: faradd on CPU 1; loadgen, influxd and nullserver on CPU 0; 0: no pinning),
 #   BENCH_PROXY_THREADS (1), BENCH_SKIP_FARADD (0; 1 runs only (a) and (d), to check the rig).
 # Prints a markdown table on stdout; logs and raw RESULT lines stay in $BENCH_KEEP if set.
@@ -18,6 +21,7 @@ set -euo pipefail
 
 BUILD=${FARAD_BUILD_DIR:-build}
 DUR=${BENCH_DURATION:-5}
+DUR_INFLUX=${BENCH_INFLUX_DURATION:-10} # influxd answers few big writes per second: longer runs for (a) and (b)
 CONNS=${BENCH_CONNS:-4}
 PIN=${BENCH_PIN:-1}
 PTHREADS=${BENCH_PROXY_THREADS:-1}
@@ -80,6 +84,22 @@ cpu_ticks() { # utime+stime of a process, in clock ticks (fields 14 and 15 of /p
     awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
 }
 
+thread_ticks() { # thread_ticks PID: "comm=ticks" for every thread of a process
+    local t
+    for t in /proc/"$1"/task/*; do
+        printf '%s=%s ' "$(tr ' ' _ <"$t/comm")" "$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "$t/stat" 2>/dev/null || echo 0)"
+    done
+}
+
+thread_delta() { # thread_delta BEFORE AFTER: "comm seconds, ..." for threads that used CPU in between
+    awk -v a="$1" -v b="$2" -v hz="$HZ" 'BEGIN {
+        n = split(a, x, " "); for (i = 1; i <= n; i++) { split(x[i], kv, "="); t0[kv[1]] += kv[2] }
+        n = split(b, y, " "); out = ""
+        for (i = 1; i <= n; i++) { split(y[i], kv, "="); d[kv[1]] += kv[2] }
+        for (k in d) if (d[k] - t0[k] > 0) out = out (out == "" ? "" : ", ") sprintf("%s %.2f", k, (d[k] - t0[k]) / hz)
+        print out == "" ? "-" : out }'
+}
+
 read -r P_INFLUX P_RPC P_NULL P_FB P_FBAPI P_FC P_FCAPI <<<"$(free_ports 7)"
 
 start_influxd() {
@@ -127,7 +147,7 @@ start_faradd() { # start_faradd NAME PROXY_PORT API_PORT UPSTREAM_PORT -> sets P
     mkdir -p "$TMP/$1"
     "${CPU1[@]}" "$FARADD" -proxy-bind "127.0.0.1:$2" -api-bind "127.0.0.1:$3" -upstream "http://127.0.0.1:$4" \
         -data-dir "$TMP/$1" -tee-dbrps "$DB.$RP" -proxy-threads "$PTHREADS" -log-level warn \
-        -upstream-timeout 60s -upstream-connect-timeout 10s >"$TMP/$1.log" 2>&1 &
+        -upstream-timeout 60s -upstream-connect-timeout 60s >"$TMP/$1.log" 2>&1 &
     local pid=$!
     PIDS+=("$pid")
     printf -v "PID_$1" %s "$pid"
@@ -145,7 +165,8 @@ run() {
     local fpid="" f0=0 i0=0 line="" kv grace=10
     case $path in b) fpid=$PID_faradd_b ;; c) fpid=$PID_faradd_c ;; esac
     [[ $path == a || $path == b ]] && grace=60 # a loaded influxd can take long to answer a big body
-    [[ -n $fpid ]] && f0=$(cpu_ticks "$fpid")
+    local th0=""
+    [[ -n $fpid ]] && f0=$(cpu_ticks "$fpid") && th0=$(thread_ticks "$fpid")
     i0=$(cpu_ticks "$PID_INFLUX")
     line=$("${CPU0[@]}" "$LOADGEN" -port "$port" -db "$DB" -rp "$RP" -grace "$grace" "$@" 2>"$TMP/results/$label.err" | grep '^RESULT') || {
         FAILED+=("$label")
@@ -153,12 +174,19 @@ run() {
         tail -n 3 "$TMP/results/$label.err" >&2
     }
     [[ -n $line ]] || { echo "run_proxy.sh: no RESULT from loadgen for $label" >&2; exit 1; }
+    if [[ -n $fpid ]] && ! kill -0 "$fpid" 2>/dev/null; then
+        echo "run_proxy.sh: faradd (pid $fpid) is gone after run $label; its log ends with:" >&2
+        tail -n 20 "$TMP/faradd_$path.log" >&2
+        exit 1
+    fi
     R=()
     for kv in ${line#RESULT }; do R[${kv%%=*}]=${kv#*=}; done
     R[cpu_faradd]=$([[ -n $fpid ]] && echo $(( $(cpu_ticks "$fpid") - f0 )) || echo 0)
     R[cpu_influxd]=$(( $(cpu_ticks "$PID_INFLUX") - i0 ))
+    R[threads]=-
+    [[ -n $fpid ]] && R[threads]=$(thread_delta "$th0" "$(thread_ticks "$fpid")")
     R[status]=$(for kv in ${line#RESULT }; do if [[ $kv == status_* ]]; then printf '%s ' "${kv#status_}"; fi; done)
-    echo "$label $line cpu_faradd_ticks=${R[cpu_faradd]} cpu_influxd_ticks=${R[cpu_influxd]} hz=$HZ" >>"$TMP/results/all.txt"
+    echo "$label $line cpu_faradd_ticks=${R[cpu_faradd]} cpu_influxd_ticks=${R[cpu_influxd]} hz=$HZ faradd_threads_s=\"${R[threads]}\"" >>"$TMP/results/all.txt"
     echo "  $label: $(grep -m1 'req/s' "$TMP/results/$label.err" | sed 's/^ *//')" >&2
 }
 
@@ -177,9 +205,11 @@ row() {
     if [[ $x == b ]]; then
         ratio=$(awk -v f="${R[cpu_faradd]}" -v i="${R[cpu_influxd]}" 'BEGIN { if (i > 0) printf "%.1f%%", 100 * f / i; else print "-" }')
     fi
-    ROWS+=("| $2 | $3 | $4 | $(printf %.0f "${R[rps]}") | $(printf %.0f "${R[lines_per_s]}") | ${R[mb_per_s]} | ${R[wire_mb_per_s]} | ${R[p50_us]} | ${R[p99_us]} | $fa | $norm | $ia | $ratio | ${R[status]% } |")
+    ROWS+=("| $2 | $3 | $4 | $(printf %.0f "${R[rps]}") | $(printf %.0f "${R[lines_per_s]}") | ${R[mb_per_s]} | ${R[wire_mb_per_s]} | ${R[p50_us]} | ${R[p99_us]} | $fa | $norm | ${R[threads]} | $ia | $ratio | ${R[status]% } |")
 }
 
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
 echo "run_proxy.sh: starting influxd, nullserver$([[ $SKIP_FARADD == 1 ]] || echo " and 2 x faradd") in $TMP" >&2
 start_influxd
 start_null
@@ -189,6 +219,9 @@ if [[ $SKIP_FARADD != 1 ]]; then
     start_faradd faradd_b "$P_FB" "$P_FBAPI" "$P_INFLUX"
     start_faradd faradd_c "$P_FC" "$P_FCAPI" "$P_NULL"
     curl -sf -o /dev/null -XPOST "http://127.0.0.1:$P_FB/query" --data-urlencode "q=CREATE DATABASE $DB"
+    idle0=$(thread_ticks "$PID_faradd_c")
+    sleep 3
+    IDLE="faradd idle (no requests, 3 s): $(thread_delta "$idle0" "$(thread_ticks "$PID_faradd_c")") CPU s"
 fi
 
 declare -A MAXRPS
@@ -197,11 +230,12 @@ for lines in 1000 5000; do
         gzarg=()
         [[ $gz == yes ]] && gzarg=(-gzip)
         common=(-lines "$lines" -conns "$CONNS" -duration "$DUR" "${gzarg[@]}")
-        run "a-$lines-$gz" a "$P_INFLUX" "${common[@]}"
+        slow=(-lines "$lines" -conns "$CONNS" -duration "$DUR_INFLUX" "${gzarg[@]}")
+        run "a-$lines-$gz" a "$P_INFLUX" "${slow[@]}"
         row a "(a) influxd" "$lines" "$gz"
         MAXRPS[a-$lines-$gz]=${R[rps]}
         if [[ $SKIP_FARADD != 1 ]]; then
-            run "b-$lines-$gz" b "$P_FB" "${common[@]}"
+            run "b-$lines-$gz" b "$P_FB" "${slow[@]}"
             row b "(b) faradd -> influxd" "$lines" "$gz"
             MAXRPS[b-$lines-$gz]=${R[rps]}
             run "c-$lines-$gz" c "$P_FC" "${common[@]}"
@@ -212,6 +246,12 @@ for lines in 1000 5000; do
         row d "(d) null direct" "$lines" "$gz"
     done
 done
+
+# 10% of the lines without a timestamp: faradd stamps them, so it rewrites the forwarded body
+if [[ $SKIP_FARADD != 1 ]]; then
+    run c-1000-notime c "$P_FC" -lines 1000 -conns "$CONNS" -duration "$DUR" -notime-pct 10
+    row c "(c) faradd -> null, 10% lines without timestamp" 1000 no
+fi
 
 # 10-line bodies: requests/s
 small=(-lines 10 -conns $((CONNS * 4)) -duration "$DUR")
@@ -225,14 +265,14 @@ row d "(d) null direct" 10 no
 # Half load, 1,000-line plain bodies: (b) vs (a) at half of (a)'s max, (c) vs (d) at half of (c)'s max.
 HALF=()
 half_pair() { # half_pair X Y PORTX PORTY RATE: runs X and Y at RATE, adds a summary line
-    local rate=$5 x50 x99 y50 y99
+    local rate=$5 x50 x99 y50 y99 xl yl
     run "half-$1" "$1" "$3" -lines 1000 -conns "$CONNS" -duration "$DUR" -rate "$rate"
     row "$1" "($1) at $rate req/s" 1000 no
-    x50=${R[p50_us]} x99=${R[p99_us]}
+    x50=${R[p50_us]} x99=${R[p99_us]} xl=${R[late]}
     run "half-$2" "$2" "$4" -lines 1000 -conns "$CONNS" -duration "$DUR" -rate "$rate"
     row "$2" "($2) at $rate req/s" 1000 no
-    y50=${R[p50_us]} y99=${R[p99_us]}
-    HALF+=("- added latency ($1) - ($2) at $rate req/s (1,000-line bodies): p50 $(awk -v a="$x50" -v b="$y50" 'BEGIN { printf "%.0f", a - b }') us, p99 $(awk -v a="$x99" -v b="$y99" 'BEGIN { printf "%.0f", a - b }') us")
+    y50=${R[p50_us]} y99=${R[p99_us]} yl=${R[late]}
+    HALF+=("- added latency ($1) - ($2) at $rate req/s (1,000-line bodies): p50 $(awk -v a="$x50" -v b="$y50" 'BEGIN { printf "%.0f", a - b }') us, p99 $(awk -v a="$x99" -v b="$y99" 'BEGIN { printf "%.0f", a - b }') us (sends more than 1 ms late: $xl and $yl)")
 }
 if [[ $SKIP_FARADD != 1 ]]; then
     half_pair b a "$P_FB" "$P_INFLUX" "$(awk -v r="${MAXRPS[a-1000-no]}" 'BEGIN { printf "%.0f", r / 2 }')"
@@ -245,22 +285,34 @@ if [[ $SKIP_FARADD != 1 ]]; then
 fi
 
 echo
-echo "Run $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), ${DUR} s per run, $CONNS connections (x4 for 10-line bodies), faradd -proxy-threads $PTHREADS."
+echo "Run started $STARTED, finished $(date -u '+%H:%M UTC'), on $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')), ${DUR} s per run (${DUR_INFLUX} s for (a) and (b) at max speed), $CONNS connections (x4 for 10-line bodies), faradd -proxy-threads $PTHREADS; load average before/after: $LOAD_BEFORE / $(cut -d' ' -f1-3 /proc/loadavg)."
 if [[ $PIN == 1 ]]; then
     echo "Pinned with taskset: faradd on CPU 1; loadgen, influxd and nullserver on CPU 0."
 fi
 echo
-echo "| path | lines/body | gzip | req/s | lines/s | MB/s (line protocol) | MB/s (wire) | p50 us | p99 us | faradd CPU s / M lines | req/s / lines/s per faradd CPU-second | influxd CPU s / M lines | faradd / influxd CPU | statuses |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "| path | lines/body | gzip | req/s | lines/s | MB/s (line protocol) | MB/s (wire) | p50 us | p99 us | faradd CPU s / M lines | req/s / lines/s per faradd CPU-second | faradd CPU s by thread | influxd CPU s / M lines | faradd / influxd CPU | statuses |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 printf '%s\n' "${ROWS[@]}"
 if [[ $SKIP_FARADD != 1 ]]; then
     echo
     for k in 1000-no 1000-yes 5000-no 5000-yes; do
-        echo "- (b)/(a) throughput, ${k/-/-line bodies, gzip }: $(awk -v b="${MAXRPS[b-$k]}" -v a="${MAXRPS[a-$k]}" 'BEGIN { printf "%.1f%%", 100 * b / a }')"
+        echo "- (b)/(a) throughput, ${k/-/-line bodies, gzip }: $(awk -v b="${MAXRPS[b-$k]}" -v a="${MAXRPS[a-$k]}" 'BEGIN { if (a > 0) printf "%.1f%%", 100 * b / a; else print "- ((a) completed nothing)" }')"
     done
     printf '%s\n' "${HALF[@]}"
-    for n in faradd_b faradd_c; do
-        [[ -s $TMP/results/$n.vars.json ]] && echo "- $n /debug/vars: $(head -c 600 "$TMP/results/$n.vars.json" | tr -d '\n')"
+    echo "- $IDLE"
+    for n in b c; do
+        f=$TMP/results/faradd_$n.vars.json
+        [[ -s $f ]] || continue
+        sent=$(awk -v p="$n" '$1 ~ "^(half-)?" p "(-|$)" { for (i = 2; i <= NF; i++) if ($i ~ /^lines=/) { sub(/^lines=/, "", $i); s += $i } } END { print s + 0 }' "$TMP/results/all.txt")
+        echo "- faradd ($n) tee, from /debug/vars: $(/usr/bin/python3 - "$f" "$sent" <<'EOF'
+import json, sys
+v = json.load(open(sys.argv[1]))
+tee = [e["values"] for e in v.get("kapacitor", {}).values() if e.get("name") == "tee"]
+got = sum(t.get("points_received", 0) for t in tee)
+print("%d points teed, %d parse errors, %d points dropped, for %s lines acknowledged with 204"
+      % (got, sum(t.get("parse_errors", 0) for t in tee), sum(t.get("points_dropped", 0) for t in tee), sys.argv[2]))
+EOF
+)"
     done
 fi
 if ((${#FAILED[@]})); then

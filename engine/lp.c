@@ -24,6 +24,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define MAX_KEY_LEN 65535
 #define MIN_NANO (INT64_MIN + 2)
@@ -70,13 +73,15 @@ typedef struct parser {
     eng_batch_t *b;
     const eng_lp_opts_t *o;
     eng_lp_result_t *r;
-    char *buf; /* arena copy of the body; buf[len] == '\n' */
+    char *buf; /* arena copy of the body, then PAD bytes of '\n' */
     size_t len;
     int64_t mult;
     eng_tag_t *tags; /* scratch for the line being parsed (escaped spans, then unescaped) */
     uint32_t n_tags, cap_tags;
     eng_field_t *fields;
     uint32_t n_fields, cap_fields;
+    char *region; /* tags and fields of every point, sized from the body's count of '=' */
+    size_t region_left;
     uint32_t cap_stamps;
     uint32_t max_errors, n_kept;
     size_t elen; /* bytes used in r->errors */
@@ -166,9 +171,11 @@ static bool sort_tags(eng_tag_t *t, uint32_t n)
 
 static bool tags_sorted(const eng_tag_t *t, uint32_t n)
 {
-    for (uint32_t i = 1; i < n; i++)
-        if (fa_str_cmp(t[i - 1].key, t[i].key) >= 0)
+    for (uint32_t i = 1; i < n; i++) {
+        unsigned char a = (unsigned char)t[i - 1].key.ptr[0], c = (unsigned char)t[i].key.ptr[0];
+        if (a > c || (a == c && fa_str_cmp(t[i - 1].key, t[i].key) >= 0)) /* keys are never empty */
             return false;
+    }
     return true;
 }
 
@@ -196,9 +203,64 @@ static bool float_strtod(char *s, char *e, double *out)
     return true;
 }
 
-/* Go's ParseFloat for [s, e): an exact fast path for up to 19 digits whose mantissa fits in 53
- * bits with at most 22 digits after the point (one correctly rounded division by an exact power
- * of ten), strtod otherwise. */
+/* 5^k for k <= 27: the largest power of five below 2^63. */
+static const uint64_t pow5[28] = {
+    UINT64_C(1), UINT64_C(5), UINT64_C(25), UINT64_C(125), UINT64_C(625), UINT64_C(3125), UINT64_C(15625),
+    UINT64_C(78125), UINT64_C(390625), UINT64_C(1953125), UINT64_C(9765625), UINT64_C(48828125),
+    UINT64_C(244140625), UINT64_C(1220703125), UINT64_C(6103515625), UINT64_C(30517578125),
+    UINT64_C(152587890625), UINT64_C(762939453125), UINT64_C(3814697265625), UINT64_C(19073486328125),
+    UINT64_C(95367431640625), UINT64_C(476837158203125), UINT64_C(2384185791015625),
+    UINT64_C(11920928955078125), UINT64_C(59604644775390625), UINT64_C(298023223705078125),
+    UINT64_C(1490116119384765625), UINT64_C(7450580596923828125),
+};
+
+/* n (> 0) * 2^e rounded to 53 bits, half to even; `sticky`: the true value is a little above n. */
+static double round_to_double(unsigned __int128 n, int e, bool sticky)
+{
+    int bits = 128 - (n >> 64 ? __builtin_clzll((uint64_t)(n >> 64)) : 64 + __builtin_clzll((uint64_t)n));
+    uint64_t m;
+    union { uint64_t u; double d; } p2;
+
+    if (bits <= 53) {
+        m = (uint64_t)n;
+    } else {
+        int shift = bits - 53;
+        unsigned __int128 rem = n & (((unsigned __int128)1 << shift) - 1), half = (unsigned __int128)1 << (shift - 1);
+        m = (uint64_t)(n >> shift);
+        if (rem > half || (rem == half && (sticky || (m & 1))))
+            m++; /* may become 2^53: still exact */
+        e += shift;
+    }
+    p2.u = (uint64_t)(1023 + e) << 52; /* callers keep e inside the normal range */
+    return (double)m * p2.d;
+}
+
+/* m * 10^q exactly rounded, for m < 10^19 and |q| <= 27, with integer arithmetic only:
+ * q >= 0: m * 5^q is an exact 128-bit product; q < 0: (m << s) / 5^-q with its remainder as the
+ * sticky bit. Clinger's one-operation path first when m fits in 53 bits and |q| <= 22. */
+static bool decimal_to_double(uint64_t m, int q, bool neg, double *out)
+{
+    double x;
+
+    if (m == 0) {
+        x = 0.0;
+    } else if (m <= (UINT64_C(1) << 53) && q >= -22 && q <= 22) {
+        x = q < 0 ? (double)m / pow10_exact[-q] : (double)m * pow10_exact[q];
+    } else if (q >= 0 && q <= 27) {
+        x = round_to_double((unsigned __int128)m * pow5[q], q, false);
+    } else if (q < 0 && q >= -27) {
+        int lz = __builtin_clzll(m);
+        unsigned __int128 num = (unsigned __int128)(m << lz) << 64;
+        unsigned __int128 quo = num / pow5[-q];
+        x = round_to_double(quo, -64 - lz + q, num - quo * pow5[-q] != 0);
+    } else {
+        return false;
+    }
+    *out = neg ? -x : x;
+    return true;
+}
+
+/* Go's ParseFloat for [s, e): exact integer paths for up to 19 digits, strtod otherwise. */
 static bool parse_float(char *s, char *e, double *out)
 {
     const char *q = s;
@@ -212,11 +274,8 @@ static bool parse_float(char *s, char *e, double *out)
     if (q < e && *q == '.')
         for (q++; q < e && (unsigned)(*q - '0') < 10; q++, nf++)
             m = m * 10 + (unsigned)(*q - '0');
-    if (q == e && nd + nf > 0 && nd + nf <= 19 && m <= (UINT64_C(1) << 53) && nf <= 22) {
-        double x = (double)m / pow10_exact[nf];
-        *out = neg ? -x : x;
+    if (q == e && nd + nf > 0 && nd + nf <= 19 && decimal_to_double(m, -(int)nf, neg, out))
         return true;
-    }
     return float_strtod(s, e, out);
 }
 
@@ -291,32 +350,47 @@ static bool push_stamp(parser_t *p, size_t off)
     return true;
 }
 
-/* Appends the scratch tags and fields as one point. Returns 0, or -1 at the arena limit (the
- * batch is then as it was before the call). stamp_at: body offset for " <now>", or SIZE_MAX. */
-static int emit_point(parser_t *p, fa_str_t name, fa_str_t key, int64_t time, size_t stamp_at)
+/* Appends a point whose tags and fields are in `tags` and `fields`: already in the region when
+ * `in_region` (the region cursor then moves past them), else copied there or into new arena
+ * bytes. Returns 0, or -1 at the arena limit (the batch is then as it was before the call).
+ * stamp_at: body offset for " <now>", or SIZE_MAX. */
+static int emit_point(parser_t *p, fa_str_t name, fa_str_t key, int64_t time, size_t stamp_at, eng_tag_t *tags,
+                      uint32_t nt, eng_field_t *fields, uint32_t nf, bool in_region)
 {
     eng_batch_t *b = p->b;
-    size_t tb = sizeof(eng_tag_t) * p->n_tags, fb = sizeof(eng_field_t) * p->n_fields;
-    eng_point_t *pt = eng_batch_add(b);
+    size_t tb = sizeof(eng_tag_t) * nt, fb = sizeof(eng_field_t) * nf;
+    eng_point_t *pt = b->n < b->cap ? &b->points[b->n++] : eng_batch_add(b);
     char *mem;
 
     if (pt == NULL)
         return -1;
-    mem = fa_arena_try_alloc(&b->arena, tb + fb, _Alignof(eng_field_t));
+    if (in_region) {
+        mem = p->region;
+    } else if (p->region != NULL && tb + fb <= p->region_left) {
+        mem = p->region;
+        if (tb)
+            memcpy(mem, tags, tb);
+        memcpy(mem + tb, fields, fb);
+    } else if ((mem = fa_arena_try_alloc(&b->arena, tb + fb, _Alignof(eng_field_t))) != NULL) {
+        if (tb)
+            memcpy(mem, tags, tb);
+        memcpy(mem + tb, fields, fb);
+    }
     if (mem == NULL || (stamp_at != SIZE_MAX && !push_stamp(p, stamp_at))) {
         b->n--;
         return -1;
     }
+    if (mem == p->region) {
+        p->region += tb + fb;
+        p->region_left -= tb + fb;
+    }
     pt->name = name;
     pt->key = key;
     pt->time = time;
-    pt->n_tags = p->n_tags;
-    pt->n_fields = p->n_fields;
+    pt->n_tags = nt;
+    pt->n_fields = nf;
     pt->tags = (eng_tag_t *)mem;
     pt->fields = (eng_field_t *)(mem + tb);
-    if (tb)
-        memcpy(pt->tags, p->tags, tb);
-    memcpy(pt->fields, p->fields, fb);
     p->r->n_points++;
     return 0;
 }
@@ -402,6 +476,62 @@ static void report(parser_t *p, const char *s, size_t n, const lp_err_t *err)
 
 /* ---------------------------------------------------------------- fast path */
 
+/* The body copy is followed by PAD bytes of '\n', so the digit loop may read 8-byte words
+ * starting anywhere up to the sentinel. */
+#define PAD 32
+
+/* First byte at or after q that belongs to `mask` (a '\n' always does, so this stops). A 16-byte
+ * SSE2 version of this loop measured slower here: Telegraf's elements are mostly short. */
+static inline unsigned char *scan_to(unsigned char *q, uint8_t mask)
+{
+    while (!(cls[*q] & mask))
+        q++;
+    return q;
+}
+
+/* Eight ASCII digits at once (SWAR): the word as read on a little-endian machine. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define HAVE_SWAR 1
+static inline uint64_t load8(const unsigned char *q)
+{
+    uint64_t v;
+    memcpy(&v, q, 8);
+    return v;
+}
+
+/* Every byte is '0'..'9': its high nibble is 3 before and after adding 6. */
+static inline bool all_digits8(uint64_t v)
+{
+    return ((v & UINT64_C(0xF0F0F0F0F0F0F0F0)) |
+            (((v + UINT64_C(0x0606060606060606)) & UINT64_C(0xF0F0F0F0F0F0F0F0)) >> 4)) ==
+           UINT64_C(0x3333333333333333);
+}
+
+/* The value of eight digits: pairs, then quads, then the whole, by multiply-and-shift. */
+static inline uint32_t digits8(uint64_t v)
+{
+    v -= UINT64_C(0x3030303030303030);
+    v = v * 10 + (v >> 8);
+    v = (((v & UINT64_C(0x000000FF000000FF)) * UINT64_C(0x000F424000000064)) +
+         (((v >> 16) & UINT64_C(0x000000FF000000FF)) * UINT64_C(0x0000271000000001))) >> 32;
+    return (uint32_t)v;
+}
+#endif
+
+/* Accumulates the run of digits at q into *m (wrapping past 19 digits: callers count them). */
+static inline unsigned char *read_digits(unsigned char *q, uint64_t *m)
+{
+    uint64_t x = *m;
+#ifdef HAVE_SWAR
+    for (uint64_t w; all_digits8(w = load8(q)); q += 8)
+        x = x * 100000000 + digits8(w);
+#endif
+    for (; (unsigned)(*q - '0') < 10; q++)
+        x = x * 10 + (unsigned)(*q - '0');
+    *m = x;
+    return q;
+}
+
 static bool is_term(unsigned char c) { return c == ',' || c == ' ' || c == '\n'; }
 
 /* `-?[0-9]+i` (at most 18 digits) or `-?[0-9]*\.?[0-9]*` with a digit; NULL for anything else. */
@@ -413,8 +543,8 @@ static unsigned char *fast_number(unsigned char *q, eng_value_t *v)
     size_t ni, nf = 0;
 
     q += neg;
-    for (d = q; (unsigned)(*q - '0') < 10; q++)
-        m = m * 10 + (unsigned)(*q - '0');
+    d = q;
+    q = read_digits(q, &m);
     ni = (size_t)(q - d);
     if (*q == 'i') {
         if (ni == 0 || ni > 18 || !is_term(q[1]))
@@ -424,17 +554,18 @@ static unsigned char *fast_number(unsigned char *q, eng_value_t *v)
         return q + 1;
     }
     if (*q == '.') {
-        for (d = ++q; (unsigned)(*q - '0') < 10; q++)
-            m = m * 10 + (unsigned)(*q - '0');
+        d = ++q;
+        q = read_digits(q, &m);
         nf = (size_t)(q - d);
     }
     if (ni + nf == 0 || !is_term(*q))
         return NULL;
     v->type = ENG_FLOAT;
-    if (ni + nf <= 19 && m <= (UINT64_C(1) << 53) && nf <= 22) {
+    if (ni + nf <= 19 && nf <= 22 && m <= (UINT64_C(1) << 53)) {
         double x = (double)m / pow10_exact[nf];
         v->f = neg ? -x : x;
-    } else if (!float_strtod((char *)s, (char *)q, &v->f)) {
+    } else if (!(ni + nf <= 19 && decimal_to_double(m, -(int)nf, neg, &v->f)) &&
+               !float_strtod((char *)s, (char *)q, &v->f)) {
         return NULL;
     }
     return q;
@@ -448,50 +579,53 @@ static int parse_fast(parser_t *p, char *line, char *end)
     fa_str_t name, key;
     int64_t time;
     size_t stamp_at = SIZE_MAX;
+    eng_tag_t *tags;
+    eng_field_t *fields;
+    uint32_t nt = 0, nf = 0, tcap, fcap;
 
     if (e - s > FAST_MAX_LINE || *s == ',' || *s == '\\')
         return 0;
-    for (q = s + 1; !(cls[*q] & C_MEAS); q++)
-        ;
+    q = scan_to(s + 1, C_MEAS);
     if (*q != ',' && *q != ' ')
         return 0;
     name = fa_str(line, (size_t)(q - s));
-    p->n_tags = 0;
+    /* tags, then fields, go straight into the region when there is one (the '=' count bounds
+     * it), else into the scratch arrays; either way nothing is kept unless the line is good */
+    tags = p->region ? (eng_tag_t *)p->region : p->tags;
+    tcap = p->region ? UINT32_MAX : p->cap_tags;
     while (*q == ',') {
         unsigned char *k = q + 1, *ke, *v;
         eng_tag_t *t;
         if (cls[*k] & C_TAG)
             return 0;
-        for (q = k + 1; !(cls[*q] & C_TAG); q++)
-            ;
+        q = scan_to(k + 1, C_TAG);
         if (*q != '=')
             return 0;
         ke = q;
         v = q + 1;
         if (*v == ',' || *v == ' ' || *v == '\n' || *v == '\\')
             return 0;
-        for (q = v + 1; !(cls[*q] & C_TAG); q++)
-            ;
+        q = scan_to(v + 1, C_TAG);
         if (*q != ',' && *q != ' ')
             return 0;
-        if ((t = push_tag(p)) == NULL)
-            return -1;
+        if (nt == tcap)
+            return 0;
+        t = &tags[nt++];
         t->key = fa_str((const char *)k, (size_t)(ke - k));
         t->value = fa_str((const char *)v, (size_t)(q - v));
     }
     tags_end = q;
     while (cls[*q] & C_WS)
         q++;
-    p->n_fields = 0;
+    fields = p->region ? (eng_field_t *)(p->region + sizeof(eng_tag_t) * nt) : p->fields;
+    fcap = p->region ? UINT32_MAX : p->cap_fields;
     for (;;) {
         unsigned char *k = q, c;
         eng_field_t *f;
-        while (!(cls[*q] & C_FKEY))
-            q++;
-        if (*q != '=' || q == k)
+        q = scan_to(q, C_FKEY);
+        if (*q != '=' || q == k || nf == fcap)
             return 0;
-        if ((f = push_field(p)) == NULL)
-            return -1;
+        f = &fields[nf++];
         f->key = fa_str((const char *)k, (size_t)(q - k));
         c = *++q;
         if ((unsigned)(c - '0') < 10 || c == '-' || c == '.') {
@@ -522,32 +656,27 @@ static int parse_fast(parser_t *p, char *line, char *end)
         unsigned char *t = q;
         uint64_t u = 0;
         bool neg = *q == '-';
-        q += neg;
-        for (unsigned char *d = q; (unsigned)(*q - '0') < 10; q++)
-            if (q - d < 19)
-                u = u * 10 + (unsigned)(*q - '0');
-            else
-                return 0;
-        if (q == t + neg || u > (uint64_t)INT64_MAX)
+        q = read_digits(q + neg, &u);
+        if (q == t + neg || q - (t + neg) > 19 || u > (uint64_t)INT64_MAX)
             return 0;
         while (*q == ' ')
             q++;
         if (*q != '\n' || !calc_time(neg ? -(int64_t)u : (int64_t)u, p->mult, &time))
             return 0;
     }
-    if (tags_sorted(p->tags, p->n_tags)) {
+    if (tags_sorted(tags, nt)) {
         key = fa_str(line, (size_t)(tags_end - s));
     } else {
         size_t klen = (size_t)(tags_end - s), o;
         char *kb;
-        if (!sort_tags(p->tags, p->n_tags))
+        if (!sort_tags(tags, nt))
             return 0;
         if ((kb = fa_arena_try_alloc(&p->b->arena, klen, 1)) == NULL)
             return -1;
         memcpy(kb, name.ptr, name.len);
         o = name.len;
-        for (uint32_t i = 0; i < p->n_tags; i++) {
-            const eng_tag_t *t = &p->tags[i];
+        for (uint32_t i = 0; i < nt; i++) {
+            const eng_tag_t *t = &tags[i];
             kb[o++] = ',';
             memcpy(kb + o, t->key.ptr, t->key.len);
             o += t->key.len;
@@ -557,7 +686,7 @@ static int parse_fast(parser_t *p, char *line, char *end)
         }
         key = fa_str(kb, o);
     }
-    return emit_point(p, name, key, time, stamp_at) == 0 ? 1 : -1;
+    return emit_point(p, name, key, time, stamp_at, tags, nt, fields, nf, p->region != NULL) == 0 ? 1 : -1;
 }
 
 /* ---------------------------------------------------------------- careful path (points.go) */
@@ -1004,7 +1133,7 @@ static int parse_careful(parser_t *p, const char *s, size_t n)
         if (p->o->want_stamps && skip_ws(s, n, fe) == n)
             stamp_at = stamp_offset(s, fe, n) + (size_t)(s - p->buf);
     }
-    return emit_point(p, name, key, time, stamp_at);
+    return emit_point(p, name, key, time, stamp_at, p->tags, p->n_tags, p->fields, p->n_fields, false);
 }
 
 /* ---------------------------------------------------------------- driver */
@@ -1021,7 +1150,10 @@ static size_t parse_line(parser_t *p, size_t ls)
 
     if (s == e)
         return e;
-    if (buf[s] != '#' && !p->o->_careful_only) {
+    /* scanLine starts looking at quotes after the first space of the line, leading ones included:
+     * the fast path knows only the case where that space ends the measurement or tags */
+    if (buf[s] != '#' && !p->o->_careful_only &&
+        (s == ls || memchr(buf + ls, ' ', s - ls) == NULL || memchr(buf + s, '"', e - s) == NULL)) {
         rc = parse_fast(p, buf + s, buf + e);
         if (rc != 0)
             return rc > 0 ? e : SIZE_MAX;
@@ -1032,6 +1164,57 @@ static size_t parse_line(parser_t *p, size_t ls)
     if (e > s && buf[e - 1] == '\n')
         e--;
     return parse_careful(p, buf + s, e - s) < 0 ? SIZE_MAX : e;
+}
+
+/* Counts the bytes equal to '\n' and '=' in [s, s+n). */
+static void count_lines_eqs(const char *s, size_t n, size_t *nl, size_t *eq)
+{
+    size_t i = 0, a = 0, c = 0;
+#ifdef __SSE2__
+    /* per-byte counters (0 - cmpeq = +1), folded into 64-bit sums before they can wrap */
+    const __m128i vnl = _mm_set1_epi8('\n'), veq = _mm_set1_epi8('='), zero = _mm_setzero_si128();
+    while (i + 16 <= n) {
+        __m128i ca = zero, cc = zero, sa, sc;
+        for (int k = 0; k < 255 && i + 16 <= n; k++, i += 16) {
+            __m128i x = _mm_loadu_si128((const __m128i *)(s + i));
+            ca = _mm_sub_epi8(ca, _mm_cmpeq_epi8(x, vnl));
+            cc = _mm_sub_epi8(cc, _mm_cmpeq_epi8(x, veq));
+        }
+        sa = _mm_sad_epu8(ca, zero);
+        sc = _mm_sad_epu8(cc, zero);
+        a += (size_t)_mm_cvtsi128_si64(sa) + (size_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(sa, sa));
+        c += (size_t)_mm_cvtsi128_si64(sc) + (size_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(sc, sc));
+    }
+#endif
+    for (; i < n; i++) {
+        a += s[i] == '\n';
+        c += s[i] == '=';
+    }
+    *nl = a;
+    *eq = c;
+}
+
+/* Sizes the batch's point array for every line of the body and the region for every '=' (each
+ * tag and field has its own), so that the hot path neither grows arrays nor calls the arena.
+ * Under an arena limit either may not fit: the parser then allocates per point. */
+static void reserve(parser_t *p)
+{
+    eng_batch_t *b = p->b;
+    size_t lines, eqs, want;
+
+    count_lines_eqs(p->buf, p->len, &lines, &eqs);
+    want = (size_t)b->n + lines + 1;
+    if (want > b->cap && want < UINT32_MAX) {
+        eng_point_t *a = fa_arena_try_alloc(&b->arena, sizeof(*a) * want, _Alignof(eng_point_t));
+        if (a != NULL) {
+            if (b->n)
+                memcpy(a, b->points, sizeof(*a) * b->n);
+            b->points = a;
+            b->cap = (uint32_t)want;
+        }
+    }
+    if (eqs > 0 && (p->region = fa_arena_try_alloc(&b->arena, sizeof(eng_field_t) * eqs, _Alignof(eng_field_t))))
+        p->region_left = sizeof(eng_field_t) * eqs;
 }
 
 int eng_lp_parse(eng_batch_t *b, const char *body, size_t len, const eng_lp_opts_t *opts, eng_lp_result_t *res)
@@ -1053,12 +1236,13 @@ int eng_lp_parse(eng_batch_t *b, const char *body, size_t len, const eng_lp_opts
     b->bytes += len;
     if (len == 0)
         return 0;
-    if (len >= UINT32_MAX || (p.buf = fa_arena_try_alloc(&b->arena, len + 1, 1)) == NULL) {
+    if (len >= UINT32_MAX || (p.buf = fa_arena_try_alloc(&b->arena, len + PAD, 1)) == NULL) {
         res->out_of_memory = true;
         return -1;
     }
     memcpy(p.buf, body, len);
-    p.buf[len] = '\n';
+    memset(p.buf + len, '\n', PAD);
+    reserve(&p);
     for (size_t pos = 0; pos < len; pos++) {
         pos = parse_line(&p, pos);
         if (pos == SIZE_MAX) {

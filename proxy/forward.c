@@ -51,9 +51,10 @@ static void report_status(struct proxy_fwd *f, int status)
 static void do_connect(struct proxy_fwd *f)
 {
     f->tries++;
-    h2o_http1client_connect_with_pool(&f->client, f, &f->t->client_ctx, &f->t->pool, on_connect);
-    if (f->client != NULL && !h2o_timeout_is_linked(&f->timer))
+    /* armed first: with a pooled socket h2o may call on_connect (which disarms it) right away */
+    if (!h2o_timeout_is_linked(&f->timer))
         h2o_timeout_link(f->t->loop, f->probe ? &f->t->health_timeout : &f->t->connect_timeout, &f->timer);
+    h2o_http1client_connect_with_pool(&f->client, f, &f->t->client_ctx, &f->t->pool, on_connect);
 }
 
 static void fail(struct proxy_fwd *f, const char *why)

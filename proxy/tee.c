@@ -78,6 +78,11 @@ bool proxy_tee_filter_match(const proxy_tee_filter_t *f, fa_str_t db, fa_str_t r
     return false;
 }
 
+bool proxy_tee_wanted(const proxy_tee_filter_t *f, eng_ingest_t *ingest, fa_str_t db, fa_str_t rp)
+{
+    return proxy_tee_filter_match(f, db, rp) || (ingest != NULL && eng_ingest_wants(ingest, db, rp));
+}
+
 void proxy_tee_init(proxy_tee_t *t, eng_ingest_port_t *port, eng_statmap_t *stats, unsigned ring_slots, size_t batch_limit)
 {
     memset(t, 0, sizeof(*t));
@@ -111,7 +116,7 @@ eng_batch_t *proxy_tee_get(proxy_tee_t *t)
     }
     if (t->owned >= t->max_owned || (b = malloc(sizeof(*b))) == NULL)
         return NULL;
-    eng_batch_init(b, 64 * 1024, t->batch_limit);
+    eng_batch_init(b, 256 * 1024, t->batch_limit); /* a 1,000-line Telegraf body fits; reset keeps up to 1 MiB */
     t->owned++;
     return b;
 }
@@ -125,7 +130,7 @@ void proxy_tee_put(proxy_tee_t *t, eng_batch_t *b)
 
 bool proxy_tee_send(proxy_tee_t *t, eng_batch_t *b)
 {
-    if (eng_ring_spsc_push(&t->port->in, b))
+    if (eng_ingest_push(t->port, b))
         return true;
     proxy_tee_count_drop(t, b->db, b->rp, b->n);
     return false;

@@ -22,6 +22,8 @@ int proxy_tee_filter_init(proxy_tee_filter_t *f, const char *list, const char *d
 void proxy_tee_filter_deinit(proxy_tee_filter_t *f);
 /** Whether writes to db.rp are wanted (rp already defaulted). */
 bool proxy_tee_filter_match(const proxy_tee_filter_t *f, fa_str_t db, fa_str_t rp);
+/** The tee's question: the configured list, or some running task (the ingest's wanted set, lock-free). */
+bool proxy_tee_wanted(const proxy_tee_filter_t *f, eng_ingest_t *ingest, fa_str_t db, fa_str_t rp);
 
 /** One event loop's side of the tee. Owned by that loop's thread. */
 typedef struct proxy_tee {

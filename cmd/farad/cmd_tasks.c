@@ -404,8 +404,10 @@ int cmd_define(int argc, char **argv)
     int npos, rc;
 
     memset(&df, 0, sizeof df);
-    if ((rc = cli_flags_parse(define_flags, argc - 1, argv + 1, &npos, cmd_define_usage)) >= 0)
+    if ((rc = cli_flags_parse(define_flags, argc - 1, argv + 1, &npos, cmd_define_usage)) >= 0) {
+        dbrps_free(&df.dbrps);
         return rc;
+    }
     if (npos != 1) {
         fprintf(stderr, "Must provide a task ID.\n");
         cmd_define_usage();

@@ -1,5 +1,6 @@
 /* cmd/farad/cmds.c - the command table `farad` dispatches on. */
 #include "cmd/farad/cmds.h"
+#include "cmd/farad/farad.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +23,7 @@ const farad_cmd_t farad_cmds[] = {
     { "version", cmd_version, cmd_version_usage, "Displays the farad version info.", true },
     { "vars", cmd_vars, cmd_vars_usage, "Print debug vars in JSON format.", false },
     { "help", cmd_help, cmd_help_usage, "Prints help for a command.", true },
+    { "test", farad_test_main, NULL, "Run a TICKscript offline on a file of line protocol and print what it emits.", true },
     { NULL, NULL, NULL, NULL, false },
 };
 

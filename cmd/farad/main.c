@@ -1,6 +1,7 @@
 /* cmd/farad/main.c - farad, the command-line client of faradd's Kapacitor-compatible API:
  *
  *   farad [-url URL] [-skipVerify] <command> [args]
+ *   farad test -tick FILE [-dbrp DB.RP] -data FILE ...   (offline runner, test.c)
  *
  * The URL comes from -url, else FARAD_URL, else KAPACITOR_URL, else http://localhost:9092.
  * Commands are in the table of cmds.c. Exit codes as the kapacitor CLI: 0 ok, 1 usage,

@@ -12,6 +12,7 @@
 
 #include "base/base.h"
 #include "engine/engine.h"
+#include "engine/taskmaster.h"
 #include "proxy/proxy.h"
 
 extern char **environ;
@@ -94,13 +95,31 @@ static int run(fa_conf_t *c)
     eng_ingest_t *ingest = eng_ingest_new(proxy_server_ports_needed(c), (unsigned)c->tee_ring_slots);
     if (ingest == NULL)
         return 1;
-    proxy_server_t *srv = proxy_server_new(c, ingest, err, sizeof err);
-    if (srv == NULL) {
+    eng_tm_opts_t tmo = { .threads = (unsigned)c->engine_threads, .queue_size = (unsigned)c->engine_queue_size,
+                          .backlog = (unsigned)c->engine_backlog, .stall_ns = (int64_t)c->engine_stall_timeout_ms * 1000000 };
+    eng_tm_t *tm = eng_tm_new(ingest, &tmo, err, sizeof err);
+    if (tm == NULL) {
         fprintf(stderr, "faradd: %s\n", err);
         eng_ingest_free(ingest);
         return 1;
     }
-    if (eng_ingest_start(ingest) != 0 || proxy_server_start(srv) != 0) {
+    proxy_server_t *srv = proxy_server_new(c, ingest, err, sizeof err);
+    if (srv == NULL) {
+        fprintf(stderr, "faradd: %s\n", err);
+        eng_tm_free(tm);
+        eng_ingest_free(ingest);
+        return 1;
+    }
+    if (*c->load_dir) {
+        eng_task_opts_t to = { .overflow = strcmp(c->engine_overflow, "block") == 0 ? ENG_OVERFLOW_BLOCK : ENG_OVERFLOW_DROP,
+                               .idle_flush_ns = (int64_t)c->engine_idle_flush_ms * 1000000, .thread = -1 };
+        int n = eng_tm_load_dir(tm, c->load_dir, &eng_log_env, &to, err, sizeof err);
+        if (n < 0)
+            FA_LOG(FA_ERROR, "%s", err);
+        else
+            FA_LOG(FA_INFO, "load.dir %s: %d tasks started", c->load_dir, n);
+    }
+    if (eng_ingest_start(ingest) != 0 || eng_tm_start(tm) != 0 || proxy_server_start(srv) != 0) {
         fprintf(stderr, "faradd: cannot start threads\n");
         goto Exit;
     }
@@ -121,6 +140,7 @@ static int run(fa_conf_t *c)
 Exit:
     proxy_server_stop(srv);
     eng_ingest_stop(ingest);
+    eng_tm_free(tm); /* after the ingest drained its rings: the tasks run what is queued */
     proxy_server_free(srv);
     eng_ingest_free(ingest);
     return rc;

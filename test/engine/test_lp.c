@@ -835,3 +835,65 @@ Test(lp, crlf_everywhere_fails_like_influxdb)
                                      "unable to parse 'cpu value=2\r': invalid number");
     }
 }
+
+Test(lp, leading_space_makes_quotes_count)
+{
+    /* scanLine saw the leading space, so the '"' in the measurement opens a quote: one line */
+    static const char body[] = " i^cv=\" cv=02\n\nx v=1 1\n";
+    EACH_PATH {
+        cr_assert_eq(parse(body), 0);
+        cr_assert_eq(res.n_bad, 1);
+        cr_assert_str_eq(res.errors, "unable to parse 'i^cv=\" cv=02\n\nx v=1 1': invalid number");
+    }
+}
+
+/* 17-19 digit decimals (what Telegraf prints for ratios) go through exact integer arithmetic:
+ * compare 100,000 random ones, ties included, bit for bit with strtod. */
+Test(lp, long_decimals_match_strtod, .timeout = 60)
+{
+    static const char *const ties[] = {
+        "9007199254740993", "9007199254740995", "18014398509481986", "18014398509481990",
+        "9007199254740993.0", "900719925474099.30", "9223372036854775808", "9999999999999999999",
+        "0.9999999999999999999", "1.000000000000000111", "1.0000000000000001110", "4503599627370497.5",
+        "0.000000000000000000000000001", "1234567890123456789e-27",
+    };
+    size_t cap = 20000 * 32, n;
+    char *body = malloc(cap), num[40];
+    unsigned long long seed = 12345;
+    EACH_PATH {
+        for (size_t i = 0; i < sizeof ties / sizeof ties[0]; i++) {
+            snprintf(num, sizeof num, "m v=%s", ties[i]);
+            double want = strtod(ties[i], NULL), got = parse1(num)->fields[0].v.f;
+            cr_assert(memcmp(&got, &want, sizeof got) == 0, "%s: %.17g != %.17g", ties[i], got, want);
+        }
+        for (int round = 0; round < 5; round++) {
+            n = 0;
+            for (int l = 0; l < 20000; l++) {
+                int nd = 15 + (int)(seed % 5), dot, k = 0;
+                char digits[24];
+                for (int d = 0; d < nd; d++) {
+                    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+                    digits[d] = (char)('0' + (seed >> 33) % 10);
+                }
+                dot = (int)((seed >> 40) % (unsigned)(nd + 1));
+                n += (size_t)sprintf(body + n, "m v=");
+                for (int d = 0; d < nd; d++) {
+                    if (d == dot)
+                        num[k++] = '.';
+                    num[k++] = digits[d];
+                }
+                num[k] = '\0';
+                n += (size_t)sprintf(body + n, "%s\n", num);
+            }
+            cr_assert_eq(parse_n(body, n), 20000, "%s", res.errors);
+            const char *line = body;
+            for (uint32_t i = 0; i < b.n; i++) {
+                double want = strtod(line + 4, NULL), got = b.points[i].fields[0].v.f;
+                cr_assert(memcmp(&got, &want, sizeof got) == 0, "%.*s: %.17g != %.17g",
+                          (int)(strchr(line, '\n') - line), line, got, want);
+                line = strchr(line, '\n') + 1;
+            }
+        }
+    }
+    free(body);
+}

@@ -885,6 +885,9 @@ class CliTest(unittest.TestCase):
         rc, _, err = self.farad()
         self.assertEqual(rc, 1)
         self.assertIn("Error: Must pass a command.", err)
+        rc, _, err = self.farad("test", url=False)  # eng-core's offline runner, dispatched from the same table
+        self.assertNotEqual(rc, 0)
+        self.assertIn("-tick", err)
         self.assertEqual(self.fake.requests, [])
 
     # ---------------------------------------------------------------- URL and transport

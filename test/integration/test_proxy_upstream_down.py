@@ -165,6 +165,28 @@ class BadUpstreamTest(unittest.TestCase):
             finally:
                 up.stop()
 
+    def test_slow_answer_on_a_kept_alive_connection_is_not_a_connect_timeout(self):
+        """A write the upstream answers after longer than upstream.connect_timeout, on a reused
+        pooled connection, still gets the upstream's 204 (the connect timer covers connecting only)."""
+        delay = {"s": 0}
+
+        def slow(m, p, hd, b):
+            time.sleep(delay["s"])
+            return (204, {}, b"")
+
+        up = h.FakeUpstream(slow)
+        f = h.Faradd(up.url, ["-upstream-connect-timeout", "500ms", "-upstream-timeout", "10s"]).start()
+        try:
+            self.assertEqual(h.write(f.url, "db", "m v=1 1").status, 204)  # opens the pooled connection
+            delay["s"] = 1.2
+            r = h.write(f.url, "db", "m v=2 2", timeout=20)
+            self.assertEqual(r.status, 204, repr(r))
+        finally:
+            try:
+                f.stop()
+            finally:
+                up.stop()
+
 
 if __name__ == "__main__":
     h.main()

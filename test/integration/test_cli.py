@@ -25,7 +25,7 @@ import time
 import unittest
 import urllib.parse
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 SOURCE_DIR = os.environ.get(
     "FARAD_SOURCE_DIR",
@@ -270,7 +270,8 @@ class CliTest(unittest.TestCase):
             raise unittest.SkipTest("no farad binary at %s" % FARAD)
         cls.fake = Fake()
         Handler.fake = cls.fake
-        cls.server = HTTPServer(("127.0.0.1", 0), Handler)
+        cls.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        cls.server.daemon_threads = True
         cls.url = "http://127.0.0.1:%d" % cls.server.server_address[1]
         cls.thread = threading.Thread(target=cls.server.serve_forever, daemon=True)
         cls.thread.start()

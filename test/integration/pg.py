@@ -1,7 +1,8 @@
 """Private PostgreSQL 15 clusters for integration tests, through scripts/pg.sh.
 
 Stdlib only. Each cluster lives in its own temporary directory (unix socket there, no TCP), is
-stopped at exit (atexit, and harness.py's cleanup when it is loaded) and its directory removed.
+stopped at exit (atexit; harness.py turns SIGTERM and SIGINT into an exit) and its directory
+removed.
 
     from pg import Postgres
     pg = Postgres().start()          # pg.dsn: "host=/tmp/... port=5432 user=postgres dbname=farad"

@@ -29,6 +29,10 @@ typedef struct fa_conf {
     char *tee_default_rp;           /* tee.default_rp: rp a write without one is counted under */
     uint64_t tee_ring_slots;        /* tee.ring_slots: per event loop, power of two */
     uint64_t tee_batch_limit;       /* tee.batch_limit: bytes of one parsed batch's arena */
+    /* the PostgreSQL store (recorder/) */
+    char *pg_dsn;                   /* pg.dsn (flag -pg): libpq connection string or URI, "" = none */
+    uint64_t pg_queue;              /* pg.queue: requests waiting for the store thread at most */
+    uint64_t pg_reconnect_max_ms;   /* pg.reconnect_max: longest pause between reconnect attempts */
 } fa_conf_t;
 
 typedef enum fa_conf_type {

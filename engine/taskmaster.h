@@ -95,6 +95,11 @@ int eng_tm_dot(eng_tm_t *tm, const char *id, fa_buf_t *out);
 /** Ids of the running tasks, in slot order, into ids[max]; returns how many there are. */
 unsigned eng_tm_list(eng_tm_t *tm, char (*ids)[128], unsigned max);
 
+/** The script and dbrps of running task `id`, copied into arena `a` (record and replay look tasks
+ * up by id). 0 or FA_ENOENT. Any thread. */
+int eng_tm_task_source(eng_tm_t *tm, const char *id, fa_arena_t *a, const char **script, eng_dbrp_t **dbrps,
+                       uint32_t *n_dbrps);
+
 /** DOT of a task with node stats as attributes (avg_exec_time_ns, collected, emitted, errors,
  * working_cardinality and the node's own counters, sorted by name) and, when throughput >= 0, a
  * `graph [throughput="N points/s"]` line. Any thread may call it while the task runs. */

@@ -111,6 +111,7 @@ void proxy_api_register(proxy_server_t *s, h2o_hostconf_t *host)
     proxy_route(host, "/kapacitor/v1/write", proxy_on_api_write);
     proxy_route(host, "/write", proxy_on_api_write);
     proxy_route(host, "/kapacitor/v1/debug/vars", on_debug_vars);
+    proxy_api_record_register(host);
     proxy_route(host, "/kapacitor/v1preview/ping", on_ping);
     proxy_route(host, "/ping", on_ping);
     proxy_route(host, "/debug/vars", on_debug_vars);

@@ -16,6 +16,7 @@
 #include "engine/taskmaster.h"
 #include "proxy/outwriter.h"
 #include "proxy/proxy.h"
+#include "recorder/record.h"
 
 extern char **environ;
 
@@ -78,6 +79,12 @@ Error:
     return -1;
 }
 
+/* Record and replay find tasks among the running ones (the task API's registry later). */
+static int lookup_task(void *ud, const char *id, fa_arena_t *a, const char **script, eng_dbrp_t **dbrps, uint32_t *n)
+{
+    return eng_tm_task_source(ud, id, a, script, dbrps, n);
+}
+
 static int run(fa_conf_t *c)
 {
     char err[512];
@@ -136,6 +143,19 @@ static int run(fa_conf_t *c)
         else
             FA_LOG(FA_INFO, "load.dir %s: %d tasks started", c->load_dir, n);
     }
+    /* recordings and replays (issue 6): need PostgreSQL */
+    rec_rr_t *rr = NULL;
+    eng_rr_svc_t rr_svc;
+    if (*c->pg_dsn) {
+        rec_rr_opts_t ro = { .dsn = c->pg_dsn, .tm = tm, .lookup = lookup_task, .lookup_ud = tm, .env = &env,
+                             .upstream_url = c->upstream_url };
+        if ((rr = rec_rr_new(&ro, err, sizeof err)) == NULL) {
+            fprintf(stderr, "faradd: %s\n", err);
+            goto Exit;
+        }
+        rr_svc = rec_rr_svc(rr);
+        proxy_server_set_rr(srv, &rr_svc);
+    }
     if (eng_ingest_start(ingest) != 0 || eng_tm_start(tm) != 0 || proxy_server_start(srv) != 0) {
         fprintf(stderr, "faradd: cannot start threads\n");
         goto Exit;
@@ -156,6 +176,7 @@ static int run(fa_conf_t *c)
     rc = 0;
 Exit:
     proxy_server_stop(srv);
+    rec_rr_free(rr); /* before the task master: its stream recordings are tasks there */
     eng_ingest_stop(ingest);
     eng_tm_free(tm); /* after the ingest drained its rings: the tasks run what is queued */
     eng_alert_svc_free(env.alert_svc); /* after the tasks: waits for events in flight */

@@ -124,6 +124,8 @@ int main(int argc, char **argv)
 
     /* record: per-point encoding as the sink does, COPY every 4 MiB */
     fa_buf_t buf = FA_BUF_INIT;
+    if (fa_buf_reserve(&buf, 8u << 20) != 0)
+        die("buffer", "out of memory");
     eng_batch_t one;
     memset(&one, 0, sizeof one);
     one.db = b.db;

@@ -489,7 +489,8 @@ static void sink_point(eng_node_t *n, eng_node_t *from, const eng_pt_t *p)
     one.points = (eng_point_t *)&p->p;
     one.n = 1;
     pthread_mutex_lock(&s->mu);
-    if (s->pending.len >= s->cap) {
+    /* (rec_encode_points must not start on a buffer without memory: NULL + 0) */
+    if (s->pending.len >= s->cap || (s->pending.ptr == NULL && fa_buf_reserve(&s->pending, 1 << 16) != 0)) {
         s->dropped++;
     } else {
         rec_copy_meta_t m = { .recording_id = fa_str_c(s->item->id), .first_seq = s->seq, .batch_seq = -1 };

@@ -76,6 +76,8 @@ static int encode_query_points(rr_item_t *it, eng_batch_t *b, const uint32_t *se
     one.db = b->db;
     one.rp = b->rp;
     fa_str_t id = fa_str_c(it->id);
+    if (out->ptr == NULL && fa_buf_reserve(out, 1 << 16) != 0) /* rec_encode_points needs memory to start */
+        return FA_ENOMEM;
     if (strcmp(it->type, "stream") == 0) {
         uint32_t *o = time_order(b);
         if (o == NULL)

@@ -27,12 +27,12 @@ typedef struct th {
     tick_err_t err;
 } th_t;
 
-static th_t *th_of(eng_node_t *tap)
+static inline th_t *th_of(eng_node_t *tap)
 {
     return (th_t *)((char *)(tap - tap->id) - offsetof(th_t, taps));
 }
 
-static void th_time(fa_buf_t *b, int64_t t)
+static inline void th_time(fa_buf_t *b, int64_t t)
 {
     if (t % 1000000000 == 0)
         fa_buf_appendf(b, "%" PRId64 "s", t / 1000000000);
@@ -40,7 +40,7 @@ static void th_time(fa_buf_t *b, int64_t t)
         fa_buf_appendf(b, "%" PRId64 "ns", t);
 }
 
-static void th_value(fa_buf_t *b, const eng_value_t *v)
+static inline void th_value(fa_buf_t *b, const eng_value_t *v)
 {
     char tmp[64];
     switch (v->type) {
@@ -59,13 +59,13 @@ static void th_value(fa_buf_t *b, const eng_value_t *v)
     }
 }
 
-static void th_tags(fa_buf_t *b, const eng_tag_t *tags, uint32_t n)
+static inline void th_tags(fa_buf_t *b, const eng_tag_t *tags, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++)
         fa_buf_appendf(b, ",%.*s=%.*s", (int)tags[i].key.len, tags[i].key.ptr, (int)tags[i].value.len, tags[i].value.ptr);
 }
 
-static void th_point_line(fa_buf_t *b, const eng_point_t *p)
+static inline void th_point_line(fa_buf_t *b, const eng_point_t *p)
 {
     fa_buf_append_str(b, p->name);
     th_tags(b, p->tags, p->n_tags);
@@ -78,14 +78,14 @@ static void th_point_line(fa_buf_t *b, const eng_point_t *p)
     fa_buf_append_c(b, "\n");
 }
 
-static void th_cap_point(eng_node_t *tap, eng_node_t *from, const eng_pt_t *p)
+static inline void th_cap_point(eng_node_t *tap, eng_node_t *from, const eng_pt_t *p)
 {
     th_t *h = th_of(tap);
     fa_buf_appendf(&h->out, "%s: ", from->name);
     th_point_line(&h->out, &p->p);
 }
 
-static void th_cap_rows(eng_node_t *tap, eng_node_t *from, const eng_rows_t *r)
+static inline void th_cap_rows(eng_node_t *tap, eng_node_t *from, const eng_rows_t *r)
 {
     th_t *h = th_of(tap);
     fa_buf_appendf(&h->out, "%s: rows %.*s", from->name, (int)r->name.len, r->name.ptr);
@@ -102,7 +102,7 @@ static void th_cap_rows(eng_node_t *tap, eng_node_t *from, const eng_rows_t *r)
 static const eng_node_ops_t th_cap_ops = { .type = "tap", .point = th_cap_point, .rows = th_cap_rows };
 
 /** Builds the task (db "db", rp "rp"); 0, or -1 with h->err. Taps every leaf. */
-static int th_new(th_t *h, const char *script)
+static inline int th_new(th_t *h, const char *script)
 {
     memset(h, 0, sizeof(*h));
     eng_dbrp_t d = { FA_STR_LIT("db"), FA_STR_LIT("rp") };
@@ -127,7 +127,7 @@ static int th_new(th_t *h, const char *script)
 }
 
 /** Feeds line protocol with times in seconds. */
-static void th_feed(th_t *h, const char *lp)
+static inline void th_feed(th_t *h, const char *lp)
 {
     eng_batch_t b;
     eng_batch_init(&b, 4096, 0);
@@ -140,10 +140,10 @@ static void th_feed(th_t *h, const char *lp)
     eng_batch_deinit(&b);
 }
 
-static void th_advance(th_t *h, int64_t now_s) { eng_task_advance(h->t, now_s * 1000000000); }
+static inline void th_advance(th_t *h, int64_t now_s) { eng_task_advance(h->t, now_s * 1000000000); }
 
 /** Everything emitted so far; clears the capture. Valid until the next call. */
-static const char *th_take(th_t *h)
+static inline const char *th_take(th_t *h)
 {
     static char last[65536];
     snprintf(last, sizeof last, "%s", fa_buf_cstr(&h->out));
@@ -151,14 +151,14 @@ static const char *th_take(th_t *h)
     return last;
 }
 
-static void th_free(th_t *h)
+static inline void th_free(th_t *h)
 {
     eng_task_free(h->t);
     fa_buf_deinit(&h->out);
 }
 
 /** The task's node named name ("window2"). */
-static eng_node_t *th_node(th_t *h, const char *name)
+static inline eng_node_t *th_node(th_t *h, const char *name)
 {
     for (uint32_t i = 0; i < h->t->n_nodes; i++)
         if (strcmp(h->t->nodes[i].name, name) == 0)
@@ -169,7 +169,7 @@ static eng_node_t *th_node(th_t *h, const char *name)
 
 #define TH_SCRIPT(body) "stream\n    |from()\n        .measurement('cpu')\n" body
 
-static void th_expect(th_t *h, const char *expected)
+static inline void th_expect(th_t *h, const char *expected)
 {
     const char *got = th_take(h);
     cr_assert_str_eq(got, expected, "got:\n%s\nexpected:\n%s", got, expected);

@@ -24,9 +24,9 @@ static uint32_t slot_of(uint64_t key, uint32_t mask)
 
 static void gmap_alloc(eng_gmap_t *m, uint32_t cap)
 {
-    m->_keys = xmalloc(sizeof(uint64_t) * cap);
-    m->_vals = xmalloc(sizeof(uint32_t) * cap);
-    memset(m->_vals, 0xff, sizeof(uint32_t) * cap);
+    m->_slots = xmalloc(sizeof(eng_gmap_slot_t) * cap);
+    for (uint32_t i = 0; i < cap; i++)
+        m->_slots[i].val = ENG_GMAP_NONE;
     m->_mask = cap - 1;
 }
 
@@ -38,41 +38,39 @@ void eng_gmap_init(eng_gmap_t *m)
 
 void eng_gmap_deinit(eng_gmap_t *m)
 {
-    free(m->_keys);
-    free(m->_vals);
+    free(m->_slots);
     memset(m, 0, sizeof(*m));
 }
 
 uint32_t eng_gmap_get(const eng_gmap_t *m, uint64_t key)
 {
     for (uint32_t i = slot_of(key, m->_mask);; i = (i + 1) & m->_mask) {
-        if (m->_vals[i] == ENG_GMAP_NONE)
+        const eng_gmap_slot_t *s = &m->_slots[i];
+        if (s->val == ENG_GMAP_NONE)
             return ENG_GMAP_NONE;
-        if (m->_keys[i] == key)
-            return m->_vals[i];
+        if (s->key == key)
+            return s->val;
     }
 }
 
 static void put_slot(eng_gmap_t *m, uint64_t key, uint32_t val)
 {
     uint32_t i = slot_of(key, m->_mask);
-    while (m->_vals[i] != ENG_GMAP_NONE)
+    while (m->_slots[i].val != ENG_GMAP_NONE)
         i = (i + 1) & m->_mask;
-    m->_keys[i] = key;
-    m->_vals[i] = val;
+    m->_slots[i] = (eng_gmap_slot_t){ key, val };
 }
 
 void eng_gmap_put(eng_gmap_t *m, uint64_t key, uint32_t val)
 {
     if ((m->n + 1) * 2 > m->_mask + 1) { /* keep the load at most 1/2 */
-        uint64_t *keys = m->_keys;
-        uint32_t *vals = m->_vals, cap = m->_mask + 1;
+        eng_gmap_slot_t *old = m->_slots;
+        uint32_t cap = m->_mask + 1;
         gmap_alloc(m, cap * 2);
         for (uint32_t i = 0; i < cap; i++)
-            if (vals[i] != ENG_GMAP_NONE)
-                put_slot(m, keys[i], vals[i]);
-        free(keys);
-        free(vals);
+            if (old[i].val != ENG_GMAP_NONE)
+                put_slot(m, old[i].key, old[i].val);
+        free(old);
     }
     put_slot(m, key, val);
     m->n++;
@@ -80,12 +78,12 @@ void eng_gmap_put(eng_gmap_t *m, uint64_t key, uint32_t val)
 
 void eng_gmap_clear(eng_gmap_t *m)
 {
-    memset(m->_vals, 0xff, sizeof(uint32_t) * (m->_mask + 1));
+    for (uint32_t i = 0; i <= m->_mask; i++)
+        m->_slots[i].val = ENG_GMAP_NONE;
     m->n = 0;
 }
 
-size_t eng_gmap_bytes(const eng_gmap_t *m) { return (size_t)(m->_mask + 1) * (sizeof(uint64_t) + sizeof(uint32_t)); }
-
+size_t eng_gmap_bytes(const eng_gmap_t *m) { return (size_t)(m->_mask + 1) * sizeof(eng_gmap_slot_t); }
 /* ---- slab ------------------------------------------------------------------------------ */
 
 void eng_slab_init(eng_slab_t *s, size_t record_size)

@@ -13,9 +13,13 @@
 
 /** Open-addressing map from a group id (any value, 0 included) to a dense index. No delete:
  * groups live as long as their node, as in Kapacitor. */
+typedef struct eng_gmap_slot {
+    uint64_t key;
+    uint32_t val;        /* ENG_GMAP_NONE = empty slot */
+} eng_gmap_slot_t;
+
 typedef struct eng_gmap {
-    uint64_t *_keys;
-    uint32_t *_vals;     /* ENG_GMAP_NONE = empty slot */
+    eng_gmap_slot_t *_slots; /* key and value side by side: one cache line per probe */
     uint32_t _mask;
     uint32_t n;          /* entries */
 } eng_gmap_t;

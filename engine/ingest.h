@@ -1,6 +1,8 @@
 /* engine/ingest.h - the engine's ingest side: one thread that takes parsed batches from every
  * producer (proxy event loops, later the subscription endpoint) through SPSC rings, counts them,
- * and hands consumed batches back for reuse. Later it routes points to tasks. */
+ * hands each to a router (the task master) and, once the router is done with it, back to its
+ * producer for reuse. It is the only thread that pushes to the producers' back rings. It also
+ * keeps the set of db.rp some consumer wants, which producers ask before parsing a write. */
 #ifndef ENGINE_INGEST_H
 #define ENGINE_INGEST_H
 #include <stdbool.h>
@@ -47,4 +49,34 @@ eng_statmap_t *eng_ingest_dbrp_stats(eng_ingest_t *g);
 eng_statmap_t *eng_ingest_measurement_stats(eng_ingest_t *g);
 /** Total batches the ingest thread has consumed (for tests and benchmarks waiting on a drain). */
 uint64_t eng_ingest_consumed(eng_ingest_t *g);
+
+/** Where consumed batches go. Both callbacks run on the ingest thread. */
+typedef struct eng_ingest_router {
+    void *ctx;
+    /** Takes batch b that came from port `port`. Returns true when the router keeps it: it then
+     * hands it back later with eng_ingest_give_back; false = the ingest returns it right away. */
+    bool (*route)(void *ctx, eng_ingest_t *g, eng_batch_t *b, unsigned port);
+    /** Called on every turn of the ingest loop: returns finished batches (eng_ingest_give_back),
+     * retries held work. Returns how much it did (0 = idle, so the thread may back off). */
+    unsigned (*poll)(void *ctx, eng_ingest_t *g);
+} eng_ingest_router_t;
+
+/** Installs the router (NULL = none: batches are counted and returned). Call before start. */
+void eng_ingest_set_router(eng_ingest_t *g, const eng_ingest_router_t *r);
+/** Resets b and gives it back to its producer's `back` ring. The ingest thread only (or any one
+ * thread while the ingest thread is not running). */
+void eng_ingest_give_back(eng_ingest_t *g, eng_batch_t *b, unsigned port);
+/** Runs fn(arg) on the ingest thread between two batches and waits for it (directly when the thread
+ * is not running). For changes to state only the ingest thread reads (the routing index). Callers
+ * are serialized. */
+void eng_ingest_sync(eng_ingest_t *g, void (*fn)(void *arg), void *arg);
+
+/** Any thread, lock-free and cheap: whether some consumer registered db.rp (eng_ingest_want).
+ * Producers ask it before parsing a write for the tee. */
+bool eng_ingest_wants(eng_ingest_t *g, fa_str_t db, fa_str_t rp);
+/** Adds delta (+1 when a task that wants db.rp starts, -1 when it stops) to db.rp's registrations.
+ * Callers are serialized (the task master's lock). db and rp are at most 255 bytes each; at most
+ * ENG_INGEST_MAX_DBRPS distinct pairs (past that every db.rp counts as wanted, and it is logged). */
+void eng_ingest_want(eng_ingest_t *g, fa_str_t db, fa_str_t rp, int delta);
+enum { ENG_INGEST_MAX_DBRPS = 1024 };
 #endif

@@ -105,19 +105,14 @@ static int on_not_found(h2o_handler_t *self, h2o_req_t *req)
     return 0;
 }
 
-static void route(h2o_hostconf_t *host, const char *path, int (*fn)(h2o_handler_t *, h2o_req_t *))
-{
-    h2o_pathconf_t *pc = h2o_config_register_path(host, path, 0);
-    h2o_handler_t *h = h2o_create_handler(pc, sizeof(*h));
-    h->on_req = fn;
-}
-
 void proxy_api_register(proxy_server_t *s, h2o_hostconf_t *host)
 {
-    route(host, "/kapacitor/v1/ping", on_ping);
-    route(host, "/kapacitor/v1/debug/vars", on_debug_vars);
-    route(host, "/kapacitor/v1preview/ping", on_ping);
-    route(host, "/ping", on_ping);
-    route(host, "/debug/vars", on_debug_vars);
-    route(host, "/", on_not_found);
+    proxy_route(host, "/kapacitor/v1/ping", on_ping);
+    proxy_route(host, "/kapacitor/v1/write", proxy_on_api_write);
+    proxy_route(host, "/write", proxy_on_api_write);
+    proxy_route(host, "/kapacitor/v1/debug/vars", on_debug_vars);
+    proxy_route(host, "/kapacitor/v1preview/ping", on_ping);
+    proxy_route(host, "/ping", on_ping);
+    proxy_route(host, "/debug/vars", on_debug_vars);
+    proxy_route(host, "/", on_not_found);
 }

@@ -165,3 +165,10 @@ void proxy_send_error(h2o_req_t *req, int status, const char *reason, const char
                           mlen > 1024 ? 1024 : mlen);
     proxy_send_json(req, status, reason, h2o_iovec_init(body, (size_t)n));
 }
+
+void proxy_route(h2o_hostconf_t *host, const char *path, int (*fn)(h2o_handler_t *, h2o_req_t *))
+{
+    h2o_pathconf_t *pc = h2o_config_register_path(host, path, 0);
+    h2o_handler_t *h = h2o_create_handler(pc, sizeof(*h));
+    h->on_req = fn;
+}

@@ -68,6 +68,8 @@ void proxy_add_influx_headers(h2o_req_t *req);
 void proxy_send_error(h2o_req_t *req, int status, const char *reason, const char *msg);
 /** Sends a body as application/json. */
 void proxy_send_json(h2o_req_t *req, int status, const char *reason, h2o_iovec_t body);
+/** Registers a handler function for a path prefix. */
+void proxy_route(h2o_hostconf_t *host, const char *path, int (*fn)(h2o_handler_t *, h2o_req_t *));
 /** Wall clock, ns since the Unix epoch. */
 int64_t proxy_now_ns(void);
 
@@ -101,6 +103,7 @@ void proxy_probe(h2o_req_t *req, proxy_fwd_status_cb cb, void *data);
 /* --- handlers (write.c, server.c, api.c) --- */
 int proxy_on_write(h2o_handler_t *self, h2o_req_t *req);
 int proxy_on_write_v2(h2o_handler_t *self, h2o_req_t *req);
+int proxy_on_api_write(h2o_handler_t *self, h2o_req_t *req);
 int proxy_on_ping(h2o_handler_t *self, h2o_req_t *req);
 int proxy_on_health(h2o_handler_t *self, h2o_req_t *req);
 int proxy_on_passthrough(h2o_handler_t *self, h2o_req_t *req);

@@ -97,13 +97,6 @@ static void on_accept(h2o_socket_t *listener, const char *err)
     }
 }
 
-static void register_handler(h2o_hostconf_t *host, const char *path, int (*fn)(h2o_handler_t *, h2o_req_t *))
-{
-    h2o_pathconf_t *pc = h2o_config_register_path(host, path, 0);
-    h2o_handler_t *h = h2o_create_handler(pc, sizeof(*h));
-    h->on_req = fn;
-}
-
 static void setup_globalconf(h2o_globalconf_t *g, const fa_conf_t *conf)
 {
     h2o_config_init(g);
@@ -183,11 +176,11 @@ proxy_server_t *proxy_server_new(const fa_conf_t *conf, eng_ingest_t *ingest, ch
 
     setup_globalconf(&s->proxy_conf, conf);
     h2o_hostconf_t *host = h2o_config_register_host(&s->proxy_conf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
-    register_handler(host, "/write", proxy_on_write);
-    register_handler(host, "/api/v2/write", proxy_on_write_v2);
-    register_handler(host, "/ping", proxy_on_ping);
-    register_handler(host, "/health", proxy_on_health);
-    register_handler(host, "/", on_req_passthrough);
+    proxy_route(host, "/write", proxy_on_write);
+    proxy_route(host, "/api/v2/write", proxy_on_write_v2);
+    proxy_route(host, "/ping", proxy_on_ping);
+    proxy_route(host, "/health", proxy_on_health);
+    proxy_route(host, "/", on_req_passthrough);
 
     setup_globalconf(&s->api_conf, conf);
     proxy_api_register(s, h2o_config_register_host(&s->api_conf, h2o_iovec_init(H2O_STRLIT("default")), 65535));

@@ -54,60 +54,81 @@ static h2o_iovec_t stamp_body(h2o_req_t *req, const char *body, size_t len, cons
     return h2o_iovec_init(out, (size_t)(p - out));
 }
 
-/* Parses the body into a batch; may change o->body (stamped). NULL when nothing is to be teed. */
-static struct tee_job *tee_prepare(h2o_req_t *req, proxy_thread_t *t, fa_str_t db, fa_str_t rp, h2o_iovec_t precision,
-                                   proxy_fwd_opts_t *o)
+/* A request body decoded and parsed into a batch of this loop's tee. */
+struct parsed {
+    eng_batch_t *batch;
+    const char *body; /* decoded body (the request's, or the loop's gunzip scratch) */
+    size_t len;
+    bool gz;
+    eng_lp_opts_t opts;
+    eng_lp_result_t res;
+};
+
+/* 0 with out->batch filled (possibly with no points); FA_E2BIG (decoded body over the bound),
+ * FA_EINVAL (corrupt gzip), FA_EAGAIN (no free batch: counted as a drop), FA_ENOMEM (over
+ * tee.batch_limit: counted as a drop). Drops and parse errors are counted here. */
+static int parse_body(h2o_req_t *req, proxy_thread_t *t, fa_str_t db, fa_str_t rp, int64_t mult, struct parsed *out)
 {
-    int64_t mult;
-    if (eng_lp_precision(fa_str(precision.base, precision.len), false, &mult) != 0)
-        return NULL; /* the upstream answers 400 invalid precision */
-    const char *body = req->entity.base;
-    size_t len = req->entity.len;
-    bool gz = is_gzip(req);
-    if (gz) {
-        int rc = proxy_gunzip(body, len, &t->scratch, t->server->conf->proxy_max_decoded);
+    out->body = req->entity.base;
+    out->len = req->entity.len;
+    out->gz = is_gzip(req);
+    if (out->gz) {
+        int rc = proxy_gunzip(out->body, out->len, &t->scratch, t->server->conf->proxy_max_decoded);
         if (rc == FA_E2BIG) {
             FA_LOG(FA_WARN, "write to %.*s.%.*s: gzip body decodes to more than %" PRIu64 " bytes: not teed", (int)db.len,
                    db.ptr, (int)rp.len, rp.ptr, t->server->conf->proxy_max_decoded);
             proxy_tee_count_drop(&t->tee, db, rp, 0);
         }
         if (rc != 0)
-            return NULL; /* a corrupt body: the upstream answers 400 */
-        body = t->scratch.ptr;
-        len = t->scratch.len;
+            return rc;
+        out->body = t->scratch.ptr;
+        out->len = t->scratch.len;
     }
     eng_batch_t *b = proxy_tee_get(&t->tee);
     if (b == NULL) {
         proxy_tee_count_drop(&t->tee, db, rp, 0);
-        return NULL;
+        return FA_EAGAIN;
     }
     int64_t now_ns = proxy_now_ns();
     b->db = fa_str(fa_arena_strndup(&b->arena, db.ptr, db.len), db.len);
     b->rp = fa_str(fa_arena_strndup(&b->arena, rp.ptr, rp.len), rp.len);
     b->received = now_ns; /* b->bytes is counted by the parser */
-    eng_lp_opts_t lo = { .precision_ns = mult, .now = now_ns / mult, .want_stamps = true };
-    eng_lp_result_t res;
-    eng_lp_parse(b, body, len, &lo, &res);
-    if (res.n_bad != 0)
-        proxy_tee_count_parse_errors(&t->tee, db, rp, res.n_bad);
-    if (res.out_of_memory) {
+    out->opts = (eng_lp_opts_t){ .precision_ns = mult, .now = now_ns / mult, .want_stamps = true };
+    eng_lp_parse(b, out->body, out->len, &out->opts, &out->res);
+    if (out->res.n_bad != 0)
+        proxy_tee_count_parse_errors(&t->tee, db, rp, out->res.n_bad);
+    if (out->res.out_of_memory) {
         FA_LOG(FA_WARN, "write to %.*s.%.*s: parsed body exceeds tee.batch_limit: not teed", (int)db.len, db.ptr, (int)rp.len,
                rp.ptr);
         proxy_tee_count_drop(&t->tee, db, rp, b->n);
         proxy_tee_put(&t->tee, b);
-        return NULL;
+        return FA_ENOMEM;
     }
-    if (res.n_stamps != 0) {
-        o->body = stamp_body(req, body, len, &res, lo.now);
-        o->drop_content_encoding = gz;
+    out->batch = b;
+    return 0;
+}
+
+/* Parses the body into a batch; may change o->body (stamped). NULL when nothing is to be teed. */
+static struct tee_job *tee_prepare(h2o_req_t *req, proxy_thread_t *t, fa_str_t db, fa_str_t rp, h2o_iovec_t precision,
+                                   proxy_fwd_opts_t *o)
+{
+    int64_t mult;
+    struct parsed ps;
+    if (eng_lp_precision(fa_str(precision.base, precision.len), false, &mult) != 0)
+        return NULL; /* the upstream answers 400 invalid precision */
+    if (parse_body(req, t, db, rp, mult, &ps) != 0)
+        return NULL; /* a corrupt body gets the upstream's 400; drops are counted */
+    if (ps.res.n_stamps != 0) {
+        o->body = stamp_body(req, ps.body, ps.len, &ps.res, ps.opts.now);
+        o->drop_content_encoding = ps.gz;
     }
-    if (b->n == 0) {
-        proxy_tee_put(&t->tee, b);
+    if (ps.batch->n == 0) {
+        proxy_tee_put(&t->tee, ps.batch);
         return NULL;
     }
     struct tee_job *job = h2o_mem_alloc_pool(&req->pool, sizeof(*job));
     job->t = t;
-    job->batch = b;
+    job->batch = ps.batch;
     return job;
 }
 
@@ -196,4 +217,64 @@ int proxy_on_write_v2(h2o_handler_t *self, h2o_req_t *req)
     proxy_fwd_opts_t o = { .method = h2o_iovec_init(H2O_STRLIT("POST")), .path = h2o_iovec_init(path, (size_t)n) };
     o.drop_authorization = token_to_basic(req, &o.extra_headers);
     return handle_write(req, db, rp, h2o_iovec_init(p1, strlen(p1)), &o);
+}
+
+/* POST /write and /kapacitor/v1/write on the API listener: the subscription target. Points go
+ * to the engine only, never upstream, so farad can be a subscriber and the write proxy at once
+ * without loops. Kapacitor's answers: 204, or 400 with the parse errors (the good lines still
+ * reach the engine), 400 without db; a full ring gives 503 with Retry-After. */
+int proxy_on_api_write(h2o_handler_t *self, h2o_req_t *req)
+{
+    proxy_thread_t *t = proxy_thread_of(req);
+    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
+        proxy_send_error(req, 405, "Method Not Allowed", "method not allowed");
+        return 0;
+    }
+    if (req->entity.len > t->server->conf->proxy_max_body) {
+        proxy_send_error(req, 413, "Request Entity Too Large", "Request Entity Too Large");
+        return 0;
+    }
+    h2o_iovec_t db = param(req, "db"), rp = param(req, "rp"), precision = param(req, "precision");
+    if (db.len == 0) {
+        proxy_send_error(req, 400, "Bad Request", "database is required");
+        return 0;
+    }
+    int64_t mult;
+    if (eng_lp_precision(fa_str(precision.base, precision.len), false, &mult) != 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "invalid precision \"%.*s\" (use n, u, ms, s, m or h)", (int)(precision.len > 64 ? 64 : precision.len),
+                 precision.base);
+        proxy_send_error(req, 400, "Bad Request", msg);
+        return 0;
+    }
+    fa_str_t fdb = fa_str(db.base, db.len);
+    fa_str_t frp = rp.len != 0 ? fa_str(rp.base, rp.len) : fa_str_c(t->server->filter.default_rp);
+    struct parsed ps;
+    int rc = parse_body(req, t, fdb, frp, mult, &ps);
+    if (rc == FA_EINVAL) {
+        proxy_send_error(req, 400, "Bad Request", "gzip: invalid header");
+        return 0;
+    }
+    if (rc == FA_E2BIG || rc == FA_ENOMEM) {
+        proxy_send_error(req, 413, "Request Entity Too Large", "Request Entity Too Large");
+        return 0;
+    }
+    uint32_t n_points = rc == 0 ? ps.batch->n : 0; /* read before the hand-off */
+    if (rc == FA_EAGAIN || (n_points != 0 && !proxy_tee_send(&t->tee, ps.batch))) {
+        if (rc == 0)
+            proxy_tee_put(&t->tee, ps.batch);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
+        proxy_send_error(req, 503, "Service Unavailable", "engine input queue full: points dropped");
+        return 0;
+    }
+    if (n_points == 0)
+        proxy_tee_put(&t->tee, ps.batch);
+    if (ps.res.n_bad != 0) {
+        proxy_send_error(req, 400, "Bad Request", ps.res.errors);
+        return 0;
+    }
+    req->res.status = 204;
+    req->res.reason = "No Content";
+    h2o_send_inline(req, NULL, 0);
+    return 0;
 }

@@ -1,6 +1,7 @@
 /* tick/ast.c - operator and type names, the S-expression dump, error rendering. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "base/err.h"
 #include "tick/tick.h"
@@ -120,10 +121,12 @@ int tick_expr_dump(const tick_expr_t *e, fa_buf_t *b)
     switch (e->kind) {
     case TICK_EX_INT: return fa_buf_appendf(b, "%" PRId64, e->v.i);
     case TICK_EX_FLOAT: {
-        char tmp[40];
-        snprintf(tmp, sizeof tmp, "%.17g", e->v.f);
-        if (!strpbrk(tmp, ".eEn"))
-            strcat(tmp, ".0");
+        char tmp[400];
+        for (int p = 1; p < 330; p++) { /* shortest fixed spelling that reads back the same */
+            snprintf(tmp, sizeof tmp, "%.*f", p, e->v.f);
+            if (strtod(tmp, NULL) == e->v.f)
+                break;
+        }
         return fa_buf_append_c(b, tmp);
     }
     case TICK_EX_STRING: return dump_quoted(b, e->v.str, '\'');

@@ -192,6 +192,9 @@ static tick_type_t type_of(checker_t *c, tick_expr_t *e)
         return v->kind == V_NODE ? TICK_T_NONE : v->type;
     }
     case TICK_EX_CALL:
+        if (fa_str_eq_c(e->v.call.name, "time") && e->v.call.nargs == 1
+            && type_of(c, e->v.call.args[0]) == TICK_T_DURATION)
+            return TICK_T_NONE; /* time(d) in a query's groupBy */
         failf(c, TICK_EUNDEF, e->pos, NULL, "no global function \"%.*s\" defined",
               (int)e->v.call.name.len, e->v.call.name.ptr);
     case TICK_EX_REF:
@@ -271,6 +274,7 @@ static bool fits(checker_t *c, tick_expr_t *e, tick_type_t t, char ch)
         return v && v->kind == V_NODE;
     }
     case 'a': return t != TICK_T_NONE && t != TICK_T_LAMBDA;
+    case 't': return t == TICK_T_NONE && e->kind == TICK_EX_CALL;
     }
     return false;
 }
@@ -308,6 +312,13 @@ static bool fits_slot(checker_t *c, tick_expr_t *e, tick_type_t t, const struct 
 /* Checks one argument against its slot; resolves lambdas. */
 static void check_arg(checker_t *c, const tick_call_t *call, const char *on, tick_expr_t *arg, const struct slot *s)
 {
+    struct var *v = arg->kind == TICK_EX_IDENT ? lookup(c, arg->v.str) : NULL;
+
+    if (v && v->kind == V_VALUE) { /* the engine sees the value, not the var name */
+        tick_pos_t pos = arg->pos;
+        *arg = *v->value;
+        arg->pos = pos;
+    }
     if (arg->kind == TICK_EX_LAMBDA)
         resolve_lambda(c, arg->v.lambda.body, 0);
     tick_type_t t = type_of(c, arg);
@@ -329,11 +340,21 @@ static void check_args(checker_t *c, const tick_call_t *call, const char *sig, c
     tick_expr_t **args = call->args;
     bool variadic = ns > 0 && slots[ns - 1].mod == '*';
 
-    /* one list standing for the items of a variadic slot */
-    if (variadic && nargs == 1 && args[0]->kind == TICK_EX_LIST && !strchr(slots[ns - 1].types, 'L')
-        && ns == 1) {
-        args = args[0]->v.list.items;
-        nargs = call->args[0]->v.list.n;
+    /* one list (or a var holding one) standing for the items of a variadic slot */
+    if (variadic && nargs == 1 && ns == 1 && !strchr(slots[0].types, 'L')) {
+        const tick_expr_t *list = args[0];
+        struct var *v = list->kind == TICK_EX_IDENT ? lookup(c, list->v.str) : NULL;
+        if (v && v->kind == V_VALUE && v->value->kind == TICK_EX_LIST) {
+            tick_pos_t pos = args[0]->pos;
+            *args[0] = *v->value; /* the engine sees the list, not the var name */
+            args[0]->pos = pos;
+        }
+        if (v && v->kind == V_PLACEHOLDER && v->type == TICK_T_LIST)
+            return; /* a template: the items are checked when the task is made */
+        if (list->kind == TICK_EX_LIST) {
+            args = list->v.list.items;
+            nargs = list->v.list.n;
+        }
     }
     for (uint32_t i = 0; i < ns; i++)
         if (slots[i].mod == 0)
@@ -656,6 +677,10 @@ static void check_var(checker_t *c, tick_stmt_t *s)
     if (e->kind == TICK_EX_CHAIN) {
         v.kind = V_NODE;
         v.node = check_chain(c, e);
+    } else if (e->kind == TICK_EX_IDENT && !lookup(c, e->v.str)
+               && (fa_str_eq_c(e->v.str, "stream") || fa_str_eq_c(e->v.str, "batch"))) {
+        v.kind = V_NODE;
+        v.node = source(c, e);
     } else if (e->kind == TICK_EX_IDENT && lookup(c, e->v.str) && lookup(c, e->v.str)->kind != V_VALUE) {
         v = *lookup(c, e->v.str);
         v.name = s->name;

@@ -12,6 +12,7 @@
 
 #define OPND(x) (OPND_KIND(x) == OPND_CONST ? &K[OPND_IDX(x)] : OPND_KIND(x) == OPND_SLOT ? &S[OPND_IDX(x)] : &R[(x)])
 
+static int eval_fail(const tick_prog_t *p, uint32_t pc, tick_err_t *err, const char *msg) __attribute__((cold, noinline));
 static int eval_fail(const tick_prog_t *p, uint32_t pc, tick_err_t *err, const char *msg)
 {
     err->code = TICK_ETYPE;
@@ -57,6 +58,8 @@ static inline bool cmp_i(uint8_t op, int64_t a, int64_t b)
 }
 
 static int do_binop(const tick_prog_t *p, const vm_insn_t *in, const tick_value_t *l, const tick_value_t *r,
+                    tick_value_t *dst, fa_arena_t *scratch, char *emsg) __attribute__((noinline));
+static int do_binop(const tick_prog_t *p, const vm_insn_t *in, const tick_value_t *l, const tick_value_t *r,
                     tick_value_t *dst, fa_arena_t *scratch, char *emsg)
 {
     if (vm_binop((tick_op_t)in->sub, l, r, dst, scratch, emsg) == 0)
@@ -87,11 +90,13 @@ static int do_call(const tick_prog_t *p, const vm_insn_t *in, const tick_value_t
     char why[EMSG_LEN];
     unsigned n = in->sub;
 
+    bool exact = f->n_sigs == 1;
     for (unsigned i = 0; i < n; i++) {
         argv[i] = *OPND(p->args[in->b + i]);
         types[i] = argv[i].type;
+        exact = exact && types[i] == f->sigs[0].args[i];
     }
-    if (fn_check(f, types, n, &ret, why) != 0) {
+    if (!exact && fn_check(f, types, n, &ret, why) != 0) {
         call_error(emsg, f->name, why);
         return -1;
     }
@@ -112,16 +117,20 @@ int tick_expr_eval(const tick_prog_t *p, tick_eval_ctx_t *ctx, tick_value_t *out
 {
     tick_value_t R[p->n_regs ? p->n_regs : 1];
     const tick_value_t *K = p->consts, *S = ctx->slots;
+    const vm_insn_t *code = p->code;
+    const uint32_t n = p->n;
     char emsg[EMSG_LEN];
     uint32_t pc = 0;
 
-    if (p->n_slots > ctx->n_slots) {
+    if (__builtin_expect(p->n_slots > ctx->n_slots, 0)) {
         snprintf(emsg, sizeof emsg, "the expression uses %u slots, the caller supplied %u", p->n_slots, ctx->n_slots);
         return eval_fail(p, p->n, err, emsg);
     }
-    while (pc < p->n) {
-        const vm_insn_t *in = &p->code[pc];
-        const tick_value_t *a = OPND(in->a), *b;
+    while (pc < n) {
+        const vm_insn_t *in = &code[pc];
+        const tick_value_t *a, *b;
+        if (in->op != VM_CALL) /* a call's `a` is the function number */
+            a = OPND(in->a);
         switch (in->op) {
         case VM_CMPF:
             b = OPND(in->b);

@@ -97,7 +97,7 @@ static const tick_prop_spec_t from_props[] = {
     P("groupBy", "slS*"), P("groupByMeasurement", ""), P("truncate", "d"), P("round", "d"), END };
 static const tick_prop_spec_t query_props[] = {
     P("period", "d"), P("every", "d"), P("cron", "s"), P("offset", "d"), P("align", ""),
-    P("alignGroup", ""), P("groupBy", "sSl*"), P("groupByMeasurement", ""), P("fill", "sif?"),
+    P("alignGroup", ""), P("groupBy", "sSt*"), P("groupByMeasurement", ""), P("fill", "sif?"),
     P("cluster", "s"), END };
 static const tick_prop_spec_t queryflux_props[] = {
     P("period", "d"), P("every", "d"), P("cron", "s"), P("offset", "d"), P("align", ""),

@@ -157,7 +157,7 @@ ParameterizedTestParameters(conf, numbers_parse)
     return cr_make_param_array(struct num_case, good_numbers, sizeof good_numbers / sizeof good_numbers[0]);
 }
 
-ParameterizedTest(const struct num_case *c, conf, numbers_parse, .init = setup, .fini = teardown)
+ParameterizedTest(const struct num_case *c, conf, numbers_parse)
 {
     cr_assert_eq(set(c->key, c->text), 0, "%s=%s: %s", c->key, c->text, err);
     for (const fa_conf_key_t *k = fa_conf_keys; k->name != NULL; k++)
@@ -221,7 +221,7 @@ ParameterizedTestParameters(conf, bad_values_are_refused)
     return cr_make_param_array(struct bad_case, bad_values, sizeof bad_values / sizeof bad_values[0]);
 }
 
-ParameterizedTest(const struct bad_case *c, conf, bad_values_are_refused, .init = setup, .fini = teardown)
+ParameterizedTest(const struct bad_case *c, conf, bad_values_are_refused)
 {
     fa_conf_t before;
 

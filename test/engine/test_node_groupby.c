@@ -64,3 +64,18 @@ Test(groupby, regrouped_batch_emitted_when_tmax_changes)
     th_expect(&h, "groupby4: rows cpu,dc=x tmax=10s n=2\n  cpu,dc=x,host=a v=1 1s\n  cpu,dc=x,host=b v=2 2s\n"
                   "groupby4: rows cpu,dc=y tmax=10s n=1\n  cpu,dc=y,host=a v=3 3s\n");
 }
+
+Test(groupby, exclude_removes_listed_tags_from_an_explicit_list)
+{
+    cr_assert_eq(th_new(&h, TH_SCRIPT("    |groupBy('host', 'dc')\n        .exclude('dc')\n" WIN "    |count('v')\n")), 0, "%s",
+                 h.err.msg);
+    th_feed(&h, "cpu,dc=x,host=a v=1 1\ncpu,dc=y,host=a v=1 2\ncpu,dc=x,host=a v=1 11\n");
+    th_expect(&h, "count4: cpu,host=a count=2i 10s\n");
+}
+
+Test(groupby, stream_points_get_dims_and_group)
+{
+    cr_assert_eq(th_new(&h, TH_SCRIPT("    |groupBy('host')\n")), 0, "%s", h.err.msg);
+    th_feed(&h, "cpu,host=a,dc=x v=1 1\n");
+    th_expect(&h, "groupby2: cpu,dc=x,host=a v=1 1s\n");
+}

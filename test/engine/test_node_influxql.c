@@ -213,3 +213,35 @@ Test(influxql, holt_winters_continues_a_line)
     cr_assert_eq(tc, 10);
     cr_assert(fabs(a - 26) < 0.01 && fabs(b - 28) < 0.01 && fabs(c - 30) < 0.01, "%s", got);
 }
+
+Test(influxql, full_ties_go_to_the_first_arrival)
+{
+    /* two series, same value and time: min, max and first keep the point that came first */
+    cr_assert_eq(th_new(&h, "var w = stream|from().measurement('cpu')|window().period(10s).every(10s).align()\n"
+                            "w|min('v')\nw|max('v')\nw|first('v')\n"), 0, "%s", h.err.msg);
+    th_feed(&h, "cpu,host=b v=1 5\ncpu,host=a v=1 5\ncpu v=0 11\n");
+    th_expect(&h, "min3: cpu,host=b min=1 10s\nmax4: cpu,host=b max=1 10s\nfirst5: cpu,host=b first=1 10s\n");
+}
+
+Test(influxql, mode_of_integers_prefers_the_smaller_value_on_ties)
+{
+    check(WIN("mode('w')"), "mode3: cpu mode=1i 10s\n"); /* 1..8 each once: the smallest */
+    th_free(&h);
+    cr_assert_eq(th_new(&h, WIN("mode('v')")), 0, "%s", h.err.msg);
+    th_feed(&h, "cpu v=7 1\ncpu v=2 2\ncpu v=7 3\ncpu v=2 4\ncpu v=7 5\ncpu v=0 11\n");
+    th_expect(&h, "mode3: cpu mode=7 10s\n");
+}
+
+Test(influxql, holt_winters_with_fit_includes_the_fitted_points)
+{
+    cr_assert_eq(th_new(&h, TH_SCRIPT("    |window()\n        .period(20s)\n        .every(20s)\n        .align()\n"
+                                      "    |holtWintersWithFit('v', 2, 0, 1s)\n")), 0, "%s", h.err.msg);
+    th_feed(&h, "cpu v=5 0\ncpu v=5 1\ncpu v=5 2\ncpu v=5 3\ncpu v=5 4\ncpu v=0 21\n");
+    const char *got = th_take(&h);
+    /* 5 fitted points (0..4s) and 2 forecasts (5s, 6s), named holtWinters as in Kapacitor */
+    cr_assert(strstr(got, "rows cpu tmax=20s n=7\n") != NULL, "%s", got);
+    double v;
+    cr_assert_eq(sscanf(strstr(got, "  cpu holtWinters=") , "  cpu holtWinters=%lf 0s", &v), 1, "%s", got);
+    cr_assert_float_eq(v, 5, 1e-9);
+    cr_assert(strstr(got, " 6s\n") != NULL, "%s", got);
+}

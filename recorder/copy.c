@@ -199,7 +199,7 @@ static int put_float(out_t *o, double v)
         put(o, "null", 4);
         return 0;
     }
-    if (v == (double)(int64_t)v && fabs(v) < 1e15) {
+    if (fabs(v) < 1e15 && v == (double)(int64_t)v) {
         /* integral and exact: digits and ".0" */
         if (out_room(o, 24) != 0)
             return FA_E2BIG;
@@ -384,9 +384,12 @@ static int put_row(out_t *o, fa_str_t prefix, int64_t seq, const eng_point_t *pt
 
 int rec_encode_points(fa_buf_t *buf, const rec_copy_meta_t *m, const eng_batch_t *b)
 {
-    out_t o = { buf->ptr + buf->len, buf };
     size_t start = buf->len;
-    int rc;
+    int rc = fa_buf_reserve(buf, 4096); /* also: buf->ptr is not NULL below */
+
+    if (rc != 0)
+        return rc;
+    out_t o = { buf->ptr + buf->len, buf };
 
     /* the columns that are the same for every row, escaped once */
     if ((rc = put_text(&o, m->recording_id)) != 0 || (rc = out_room(&o, 1)) != 0)

@@ -105,7 +105,7 @@ Test(conf, table_is_well_formed)
         for (const fa_conf_key_t *j = fa_conf_keys; j < k; j++)
             cr_assert_str_neq(j->name, k->name);
     }
-    cr_assert_eq(n, 15);
+    cr_assert_eq(n, 18);
 }
 
 Test(conf, deinit_frees_every_string)

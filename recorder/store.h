@@ -35,6 +35,11 @@ typedef enum rec_op {
     REC_OP_TEMPLATE_GET,    /* in.id -> out.template */
     REC_OP_TEMPLATE_LIST,   /* in.list -> out.templates */
     REC_OP_TEMPLATE_DELETE, /* in.id -> out.n_rows; tasks built from it keep their template_id */
+    REC_OP_RECORDING_PUT,   /* in.recording (create; FA_EEXIST when the id exists) -> out.recording */
+    REC_OP_RECORDING_UPDATE,/* in.recording: status, error, progress, size, n_points -> out.recording */
+    REC_OP_RECORDING_GET,   /* in.id -> out.recording, FA_ENOENT when unknown */
+    REC_OP_RECORDING_LIST,  /* in.list -> out.recordings, newest first */
+    REC_OP_RECORDING_DELETE,/* in.id -> out.n_rows; its points go in the same transaction */
     REC_OP_COPY_POINTS,     /* in.copy -> out.n_rows (points stored) */
     REC_OP_READ_POINTS,     /* in.read -> out.read, points in in.read.batch */
 } rec_op_t;
@@ -75,6 +80,23 @@ typedef struct rec_template {
     fa_str_t vars;          /* JSON object as text; empty = {} */
     int64_t created, modified;
 } rec_template_t;
+
+typedef enum rec_status { REC_RUNNING = 0, REC_FINISHED, REC_FAILED } rec_status_t;
+
+/** A recording as stored in farad.recordings (its points are in farad.recording_points). */
+typedef struct rec_recording {
+    fa_str_t id;
+    fa_str_t type;          /* "stream" | "batch" */
+    fa_str_t task;          /* empty for a query recording */
+    fa_str_t query;         /* empty for a task recording */
+    rec_status_t status;    /* finished only when every point was stored */
+    fa_str_t error;         /* why it failed, or lost points ("dropped 12 points: queue full") */
+    double progress;        /* 0..1 */
+    int64_t size;           /* bytes of line protocol recorded */
+    int64_t n_points;
+    int64_t created;        /* ns; set by the store */
+    int64_t finished;       /* ns, 0 while running; set by the store when status leaves running */
+} rec_recording_t;
 
 /** Listing: ids matching a glob (Kapacitor's pattern: `*`, `?`, `[a-z]`, `\` escapes; empty =
  * all), ordered by id, from `offset`, at most `limit` (0 = 100, Kapacitor's default). */
@@ -128,6 +150,7 @@ struct rec_req {
             rec_task_t *tasks;      /* updated in the same transaction: all or nothing */
             uint32_t n_tasks;
         } template_put;
+        rec_recording_t recording;
         struct {
             rec_copy_meta_t meta;
             const eng_batch_t *batch; /* not touched by the store after `done` */
@@ -154,6 +177,11 @@ struct rec_req {
             rec_template_t *items;
             uint32_t n;
         } templates;
+        rec_recording_t recording;
+        struct {
+            rec_recording_t *items;
+            uint32_t n;
+        } recordings;
         uint64_t n_rows;
         rec_read_out_t read;
     } out;
@@ -207,6 +235,8 @@ fa_str_t rec_req_strdup(rec_req_t *req, fa_str_t s);
 void rec_req_copy_task(rec_req_t *req, rec_task_t *dst, const rec_task_t *src);
 /** Deep-copies a template into the request's arena. */
 void rec_req_copy_template(rec_req_t *req, rec_template_t *dst, const rec_template_t *src);
+/** Deep-copies a recording's strings into the request's arena. */
+void rec_req_copy_recording(rec_req_t *req, rec_recording_t *dst, const rec_recording_t *src);
 
 /* ---- blocking functions on a connection; used by the store thread, benchmarks and tests ---- */
 

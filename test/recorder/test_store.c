@@ -638,6 +638,85 @@ Test(recorder, read_back_in_chunks_by_dbrp_and_batch)
     rec_store_free(s);
 }
 
+/* ---- recordings ---- */
+
+static rec_req_t *recording_req(rec_op_t op, const rec_recording_t *rec)
+{
+    rec_req_t *r = rec_req_new(op, NULL, NULL);
+    rec_req_copy_recording(r, &r->in.recording, rec);
+    return r;
+}
+
+Test(recorder, recording_lifecycle_and_delete_with_points)
+{
+    rec_store_t *s = store_for(test_dsn(), 16);
+    rec_recording_t rec = { .id = S("lc_rec"), .type = S("stream"), .task = S("cpu_alert") };
+    eng_batch_t b;
+
+    rec_req_t *r = call(s, id_req(REC_OP_RECORDING_DELETE, "lc_rec"));
+    rec_req_free(r);
+    r = call(s, recording_req(REC_OP_RECORDING_PUT, &rec));
+    cr_assert_eq(r->rc, FA_OK, "%s", r->err);
+    cr_assert_eq(r->out.recording.status, REC_RUNNING);
+    cr_assert_eq(r->out.recording.finished, 0);
+    cr_assert(fa_str_eq_c(r->out.recording.task, "cpu_alert") && r->out.recording.query.len == 0);
+    int64_t created = r->out.recording.created;
+    rec_req_free(r);
+    r = call(s, recording_req(REC_OP_RECORDING_PUT, &rec));
+    cr_assert_eq(r->rc, FA_EEXIST);
+    cr_assert_str_eq(r->err, "recording lc_rec already exists");
+    rec_req_free(r);
+
+    tricky_batch(&b);
+    r = rec_req_new(REC_OP_COPY_POINTS, NULL, NULL);
+    r->in.copy.meta = (rec_copy_meta_t){ .recording_id = S("lc_rec"), .batch_seq = -1 };
+    r->in.copy.batch = &b;
+    cr_assert_eq(call(s, r)->rc, FA_OK, "%s", r->err);
+    rec_req_free(r);
+
+    rec.status = REC_FAILED;
+    rec.error = S("dropped 3 points: recorder queue full");
+    rec.n_points = 2;
+    rec.size = 123;
+    rec.progress = 1;
+    r = call(s, recording_req(REC_OP_RECORDING_UPDATE, &rec));
+    cr_assert_eq(r->rc, FA_OK, "%s", r->err);
+    rec_req_free(r);
+    r = call(s, id_req(REC_OP_RECORDING_GET, "lc_rec"));
+    cr_assert_eq(r->rc, FA_OK, "%s", r->err);
+    cr_assert_eq(r->out.recording.status, REC_FAILED);
+    cr_assert(fa_str_eq_c(r->out.recording.error, "dropped 3 points: recorder queue full"));
+    cr_assert_eq(r->out.recording.n_points, 2);
+    cr_assert_eq(r->out.recording.size, 123);
+    cr_assert_eq(r->out.recording.progress, 1.0);
+    cr_assert_eq(r->out.recording.created, created);
+    cr_assert_geq(r->out.recording.finished, created);
+    rec_req_free(r);
+
+    r = rec_req_new(REC_OP_RECORDING_LIST, NULL, NULL);
+    r->in.list.pattern = S("lc_*");
+    cr_assert_eq(call(s, r)->rc, FA_OK, "%s", r->err);
+    cr_assert_eq(r->out.recordings.n, 1);
+    rec_req_free(r);
+
+    r = call(s, id_req(REC_OP_RECORDING_DELETE, "lc_rec"));
+    cr_assert_eq(r->rc, FA_OK, "%s", r->err);
+    cr_assert_eq(r->out.n_rows, 1);
+    rec_req_free(r);
+    PGconn *pg = connect_dsn(test_dsn());
+    cr_assert_str_eq(sql1(pg, "select count(*) from farad.recording_points where recording_id = 'lc_rec'"), "0");
+    PQfinish(pg);
+    r = call(s, id_req(REC_OP_RECORDING_GET, "lc_rec"));
+    cr_assert_eq(r->rc, FA_ENOENT);
+    cr_assert_str_eq(r->err, "recording lc_rec does not exist");
+    rec_req_free(r);
+    r = call(s, recording_req(REC_OP_RECORDING_UPDATE, &rec));
+    cr_assert_eq(r->rc, FA_ENOENT);
+    rec_req_free(r);
+    eng_batch_deinit(&b);
+    rec_store_free(s);
+}
+
 /* ---- the queue ---- */
 
 struct gate {

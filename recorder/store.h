@@ -125,7 +125,9 @@ typedef struct rec_read_out {
 } rec_read_out_t;
 
 typedef struct rec_req rec_req_t;
-/** Called once per request, on the store thread, when it is done (or refused while stopping). */
+/** Called once per request, on the store thread, when it is done (or failed while stopping).
+ * It should only hand the request on (post it to a loop, signal a waiter): the store runs the
+ * next request when it returns. */
 typedef void (*rec_done_fn)(void *ud, rec_req_t *req);
 
 struct rec_req {
@@ -219,7 +221,8 @@ void rec_store_free(rec_store_t *s);
  * FA_EINVAL = stopping: then done is NOT called and the request is still the caller's. */
 int rec_store_submit_mpsc(rec_store_t *s, rec_req_t *req);
 /** Submits and waits for the result (returns req->rc). For threads that may block (main at
- * start-up, loaders, tests), never for an event loop. req->done is overwritten. */
+ * start-up, loaders, tests): never from an event loop, never from a `done` callback (the store
+ * thread would wait for itself). req->done is overwritten. */
 int rec_store_call(rec_store_t *s, rec_req_t *req);
 /** Counters and connection state. */
 const rec_store_stats_t *rec_store_stats(const rec_store_t *s);

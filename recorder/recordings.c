@@ -1,8 +1,10 @@
-/* recorder/recordings.c - recording metadata in farad.recordings (the points are COPYed by copy.c).
+/* recorder/recordings.c - recording and replay metadata in farad.recordings and farad.replays
+ * (points and captured outputs are COPYed by copy.c).
  *
  * A recording is created "running"; its owner updates progress, counts and finally the status
  * (finished, or failed with an error: lost points or a PostgreSQL error). Deleting one deletes
- * its points in the same transaction (recording_points has no foreign key, see migrate.c). */
+ * its points in the same transaction (recording_points has no foreign key, see migrate.c).
+ * Replays work the same way, with their captured outputs. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +133,121 @@ static void recording_delete(PGconn *pg, rec_req_t *req)
     PQclear(res);
 }
 
+/* ---- replays ---- */
+
+#define REPLAY_COLS                                                                                                   \
+    "id, task, coalesce(recording, ''), clock, recording_time, status, progress, error, coalesce(stats::text, ''),"   \
+    " (extract(epoch from created) * 1000000)::bigint, coalesce((extract(epoch from finished) * 1000000)::bigint, 0)"
+
+static void read_replay(rec_req_t *req, PGresult *res, int row, rec_replay_t *r)
+{
+    const char *st = PQgetvalue(res, row, 5);
+
+    r->id = rec_dup_col(req, res, row, 0);
+    r->task = rec_dup_col(req, res, row, 1);
+    r->recording = rec_dup_col(req, res, row, 2);
+    r->clock = rec_dup_col(req, res, row, 3);
+    r->recording_time = PQgetvalue(res, row, 4)[0] == 't';
+    r->status = strcmp(st, "finished") == 0 ? REC_FINISHED : strcmp(st, "failed") == 0 ? REC_FAILED : REC_RUNNING;
+    r->progress = strtod(PQgetvalue(res, row, 6), NULL);
+    r->error = rec_dup_col(req, res, row, 7);
+    r->stats = rec_dup_col(req, res, row, 8);
+    r->created = strtoll(PQgetvalue(res, row, 9), NULL, 10) * 1000;
+    r->finished = strtoll(PQgetvalue(res, row, 10), NULL, 10) * 1000;
+}
+
+static void replay_row(rec_req_t *req, PGresult *res, const char *id, int rc_if_none, const char *none_text)
+{
+    if (res == NULL)
+        return;
+    if (PQntuples(res) == 0) {
+        rec_req_fail(req, rc_if_none, "replay %s %s", id, none_text);
+    } else {
+        read_replay(req, res, 0, &req->out.replay);
+        req->rc = FA_OK;
+    }
+    PQclear(res);
+}
+
+static void replay_put(PGconn *pg, rec_req_t *req)
+{
+    const rec_replay_t *r = &req->in.replay;
+    const char *params[5] = { rec_param(req, r->id), rec_param(req, r->task), rec_param(req, r->recording),
+                              r->clock.len ? rec_param(req, r->clock) : "fast", r->recording_time ? "true" : "false" };
+    PGresult *res = rec_run(pg, req,
+                            "insert into farad.replays (id, task, recording, clock, recording_time) values"
+                            " ($1, $2, nullif($3, ''), $4, $5::boolean) on conflict (id) do nothing returning " REPLAY_COLS,
+                            5, params, "creating a replay");
+    replay_row(req, res, params[0], FA_EEXIST, "already exists");
+}
+
+static void replay_update(PGconn *pg, rec_req_t *req)
+{
+    const rec_replay_t *r = &req->in.replay;
+    char progress[32];
+    const char *params[5] = { rec_param(req, r->id), status_name(r->status), rec_param(req, r->error), progress,
+                              rec_param(req, r->stats) };
+
+    snprintf(progress, sizeof progress, "%.6f", r->progress);
+    PGresult *res = rec_run(pg, req,
+                            "update farad.replays set status = $2, error = $3, progress = $4,"
+                            " stats = nullif($5, '')::jsonb, finished = case when $2 = 'running' then null"
+                            " else coalesce(finished, now()) end where id = $1 returning " REPLAY_COLS,
+                            5, params, "updating a replay");
+    replay_row(req, res, params[0], FA_ENOENT, "does not exist");
+}
+
+static void replay_get(PGconn *pg, rec_req_t *req)
+{
+    const char *params[1] = { rec_param(req, req->in.id) };
+    PGresult *res = rec_run(pg, req, "select " REPLAY_COLS " from farad.replays where id = $1", 1, params,
+                            "reading a replay");
+    replay_row(req, res, params[0], FA_ENOENT, "does not exist");
+}
+
+static void replay_list(PGconn *pg, rec_req_t *req)
+{
+    fa_buf_t re = FA_BUF_INIT;
+    char off[16], lim[16];
+    const char *params[3];
+
+    rec_glob_to_regex(req->in.list.pattern, &re);
+    snprintf(off, sizeof off, "%u", req->in.list.offset);
+    snprintf(lim, sizeof lim, "%u", req->in.list.limit ? req->in.list.limit : 100);
+    params[0] = fa_buf_cstr(&re);
+    params[1] = off;
+    params[2] = lim;
+    PGresult *res = rec_run(pg, req,
+                            "select " REPLAY_COLS " from farad.replays where ($1 = '' or id ~ $1)"
+                            " order by created desc, id offset $2 limit $3",
+                            3, params, "listing replays");
+    fa_buf_deinit(&re);
+    if (res == NULL)
+        return;
+    uint32_t n = (uint32_t)PQntuples(res);
+    req->out.replays.items = n ? FA_NEW(&req->arena, rec_replay_t, n) : NULL;
+    for (uint32_t i = 0; i < n; i++)
+        read_replay(req, res, (int)i, &req->out.replays.items[i]);
+    req->out.replays.n = n;
+    req->rc = FA_OK;
+    PQclear(res);
+}
+
+static void replay_delete(PGconn *pg, rec_req_t *req)
+{
+    const char *params[1] = { rec_param(req, req->in.id) };
+    PGresult *res = rec_run(pg, req,
+                            "with o as (delete from farad.replay_outputs where replay_id = $1)"
+                            " delete from farad.replays where id = $1",
+                            1, params, "deleting a replay");
+
+    if (res == NULL)
+        return;
+    req->out.n_rows = strtoull(PQcmdTuples(res), NULL, 10);
+    req->rc = FA_OK;
+    PQclear(res);
+}
+
 void rec_exec_recordings(PGconn *pg, rec_req_t *req)
 {
     req->rc = FA_EPG;
@@ -140,6 +257,13 @@ void rec_exec_recordings(PGconn *pg, rec_req_t *req)
     case REC_OP_RECORDING_GET: recording_get(pg, req); break;
     case REC_OP_RECORDING_LIST: recording_list(pg, req); break;
     case REC_OP_RECORDING_DELETE: recording_delete(pg, req); break;
-    default: rec_req_fail(req, FA_EINVAL, "recorder: request %d is not a recording request", (int)req->op); break;
+    case REC_OP_REPLAY_PUT: replay_put(pg, req); break;
+    case REC_OP_REPLAY_UPDATE: replay_update(pg, req); break;
+    case REC_OP_REPLAY_GET: replay_get(pg, req); break;
+    case REC_OP_REPLAY_LIST: replay_list(pg, req); break;
+    case REC_OP_REPLAY_DELETE: replay_delete(pg, req); break;
+    default:
+        rec_req_fail(req, FA_EINVAL, "recorder: request %d is not a recording or replay request", (int)req->op);
+        break;
     }
 }

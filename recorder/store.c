@@ -110,6 +110,17 @@ void rec_req_copy_recording(rec_req_t *req, rec_recording_t *dst, const rec_reco
     dst->error = rec_req_strdup(req, src->error);
 }
 
+void rec_req_copy_replay(rec_req_t *req, rec_replay_t *dst, const rec_replay_t *src)
+{
+    *dst = *src;
+    dst->id = rec_req_strdup(req, src->id);
+    dst->task = rec_req_strdup(req, src->task);
+    dst->recording = rec_req_strdup(req, src->recording);
+    dst->clock = rec_req_strdup(req, src->clock);
+    dst->error = rec_req_strdup(req, src->error);
+    dst->stats = rec_req_strdup(req, src->stats);
+}
+
 /* ---- the connection ---- */
 
 static void set_down(rec_store_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -238,7 +249,18 @@ static void exec_once(rec_store_t *s, rec_req_t *req)
     case REC_OP_RECORDING_UPDATE:
     case REC_OP_RECORDING_GET:
     case REC_OP_RECORDING_LIST:
-    case REC_OP_RECORDING_DELETE: rec_exec_recordings(s->pg, req); break;
+    case REC_OP_RECORDING_DELETE:
+    case REC_OP_REPLAY_PUT:
+    case REC_OP_REPLAY_UPDATE:
+    case REC_OP_REPLAY_GET:
+    case REC_OP_REPLAY_LIST:
+    case REC_OP_REPLAY_DELETE: rec_exec_recordings(s->pg, req); break;
+    case REC_OP_COPY_OUTPUTS:
+        req->rc = rec_copy_outputs(s->pg, req->in.outputs.replay_id, req->in.outputs.items, req->in.outputs.n,
+                                   &s->copy_buf, req->err, sizeof req->err);
+        if (req->rc == FA_OK)
+            req->out.n_rows = req->in.outputs.n;
+        break;
     default: rec_exec_definitions(s->pg, req); break;
     }
 }

@@ -40,6 +40,12 @@ typedef enum rec_op {
     REC_OP_RECORDING_GET,   /* in.id -> out.recording, FA_ENOENT when unknown */
     REC_OP_RECORDING_LIST,  /* in.list -> out.recordings, newest first */
     REC_OP_RECORDING_DELETE,/* in.id -> out.n_rows; its points go in the same transaction */
+    REC_OP_REPLAY_PUT,      /* in.replay (create; FA_EEXIST) -> out.replay */
+    REC_OP_REPLAY_UPDATE,   /* in.replay: status, error, progress, stats -> out.replay */
+    REC_OP_REPLAY_GET,      /* in.id -> out.replay */
+    REC_OP_REPLAY_LIST,     /* in.list -> out.replays, newest first */
+    REC_OP_REPLAY_DELETE,   /* in.id -> out.n_rows; its outputs go in the same transaction */
+    REC_OP_COPY_OUTPUTS,    /* in.outputs -> out.n_rows (captured replay outputs stored) */
     REC_OP_COPY_POINTS,     /* in.copy -> out.n_rows (points stored) */
     REC_OP_READ_POINTS,     /* in.read -> out.read, points in in.read.batch */
 } rec_op_t;
@@ -98,6 +104,26 @@ typedef struct rec_recording {
     int64_t finished;       /* ns, 0 while running; set by the store when status leaves running */
 } rec_recording_t;
 
+/** A replay as stored in farad.replays. */
+typedef struct rec_replay {
+    fa_str_t id, task, recording;
+    fa_str_t clock;         /* "fast" | "real" */
+    bool recording_time;    /* keep the recorded times (else shifted to now) */
+    rec_status_t status;
+    double progress;
+    fa_str_t error;
+    fa_str_t stats;         /* JSON object as text ({task-stats, node-stats}); empty = NULL */
+    int64_t created, finished;
+} rec_replay_t;
+
+/** One output a replay captured: an emitted point or an alert event, as JSON. */
+typedef struct rec_output {
+    int64_t seq;            /* order within the replay */
+    bool alert;             /* kind: alert, else point */
+    int64_t time;           /* ns */
+    fa_str_t payload;       /* a JSON value as text */
+} rec_output_t;
+
 /** Listing: ids matching a glob (Kapacitor's pattern: `*`, `?`, `[a-z]`, `\` escapes; empty =
  * all), ordered by id, from `offset`, at most `limit` (0 = 100, Kapacitor's default). */
 typedef struct rec_list {
@@ -153,6 +179,12 @@ struct rec_req {
             uint32_t n_tasks;
         } template_put;
         rec_recording_t recording;
+        rec_replay_t replay;
+        struct {
+            fa_str_t replay_id;
+            const rec_output_t *items; /* the caller's until `done` */
+            uint32_t n;
+        } outputs;
         struct {
             rec_copy_meta_t meta;
             const eng_batch_t *batch; /* not touched by the store after `done` */
@@ -184,6 +216,11 @@ struct rec_req {
             rec_recording_t *items;
             uint32_t n;
         } recordings;
+        rec_replay_t replay;
+        struct {
+            rec_replay_t *items;
+            uint32_t n;
+        } replays;
         uint64_t n_rows;
         rec_read_out_t read;
     } out;
@@ -238,6 +275,8 @@ fa_str_t rec_req_strdup(rec_req_t *req, fa_str_t s);
 void rec_req_copy_task(rec_req_t *req, rec_task_t *dst, const rec_task_t *src);
 /** Deep-copies a template into the request's arena. */
 void rec_req_copy_template(rec_req_t *req, rec_template_t *dst, const rec_template_t *src);
+/** Deep-copies a replay's strings into the request's arena. */
+void rec_req_copy_replay(rec_req_t *req, rec_replay_t *dst, const rec_replay_t *src);
 /** Deep-copies a recording's strings into the request's arena. */
 void rec_req_copy_recording(rec_req_t *req, rec_recording_t *dst, const rec_recording_t *src);
 
@@ -254,6 +293,9 @@ int rec_schema_version_latest(void);
 int rec_encode_points(fa_buf_t *out, const rec_copy_meta_t *m, const eng_batch_t *b);
 /** The column list of farad.recording_points that rec_encode_points fills, for COPY. */
 extern const char rec_copy_columns[];
+/** COPY of a replay's captured outputs into farad.replay_outputs. FA_OK or FA_EPG with err. */
+int rec_copy_outputs(PGconn *pg, fa_str_t replay_id, const rec_output_t *items, uint32_t n, fa_buf_t *scratch,
+                     char *err, size_t errlen);
 /** COPY of b's points into farad.recording_points (autocommit). `scratch` is reused across
  * calls. FA_OK, or FA_EPG / FA_E2BIG with err filled. */
 int rec_copy_points(PGconn *pg, const rec_copy_meta_t *m, const eng_batch_t *b, fa_buf_t *scratch,

@@ -557,7 +557,7 @@ Test(recorder, copy_tricky_points_read_back_and_query_with_sql)
 
     /* the same seq twice is refused by the primary key, and the error says where */
     cr_assert_eq(rec_copy_points(pg, &m, &b, &scratch, err, sizeof err), FA_EPG);
-    cr_assert(strstr(err, "COPY of 2 points into farad.recording_points") != NULL, "%s", err);
+    cr_assert(strstr(err, "COPY of 2 rows into farad.recording_points: ") != NULL, "%s", err);
     cr_assert(strstr(err, "duplicate key") != NULL, "%s", err);
     /* and the connection is still usable */
     cr_assert_str_eq(sql1(pg, "select 1"), "1");
@@ -714,6 +714,67 @@ Test(recorder, recording_lifecycle_and_delete_with_points)
     cr_assert_eq(r->rc, FA_ENOENT);
     rec_req_free(r);
     eng_batch_deinit(&b);
+    rec_store_free(s);
+}
+
+Test(recorder, replay_with_captured_outputs)
+{
+    rec_store_t *s = store_for(test_dsn(), 16);
+    rec_replay_t rp = { .id = S("rp_1"), .task = S("cpu_alert"), .recording = S("rec_x"), .clock = S("fast") };
+    rec_output_t outs[2] = {
+        { .seq = 0, .alert = false, .time = 1000, .payload = S("{\"name\":\"cpu\",\"fields\":{\"v\":1.5}}") },
+        { .seq = 1, .alert = true, .time = 2000, .payload = S("{\"id\":\"a\\\\b\",\"message\":\"tab\\there\",\"level\":\"CRITICAL\"}") },
+    };
+
+    rec_req_t *r = call(s, id_req(REC_OP_REPLAY_DELETE, "rp_1"));
+    rec_req_free(r);
+    r = rec_req_new(REC_OP_REPLAY_PUT, NULL, NULL);
+    rec_req_copy_replay(r, &r->in.replay, &rp);
+    cr_assert_eq(call(s, r)->rc, FA_OK, "%s", r->err);
+    cr_assert_eq(r->out.replay.status, REC_RUNNING);
+    cr_assert(fa_str_eq_c(r->out.replay.clock, "fast") && !r->out.replay.recording_time);
+    rec_req_free(r);
+
+    r = rec_req_new(REC_OP_COPY_OUTPUTS, NULL, NULL);
+    r->in.outputs.replay_id = S("rp_1");
+    r->in.outputs.items = outs;
+    r->in.outputs.n = 2;
+    cr_assert_eq(call(s, r)->rc, FA_OK, "%s", r->err);
+    cr_assert_eq(r->out.n_rows, 2);
+    rec_req_free(r);
+
+    rp.status = REC_FINISHED;
+    rp.progress = 1;
+    rp.stats = S("{\"task-stats\":{\"throughput\":0}}");
+    r = rec_req_new(REC_OP_REPLAY_UPDATE, NULL, NULL);
+    rec_req_copy_replay(r, &r->in.replay, &rp);
+    cr_assert_eq(call(s, r)->rc, FA_OK, "%s", r->err);
+    rec_req_free(r);
+    r = call(s, id_req(REC_OP_REPLAY_GET, "rp_1"));
+    cr_assert_eq(r->rc, FA_OK, "%s", r->err);
+    cr_assert_eq(r->out.replay.status, REC_FINISHED);
+    cr_assert_gt(r->out.replay.finished, 0);
+    cr_assert(fa_str_eq_c(r->out.replay.stats, "{\"task-stats\": {\"throughput\": 0}}"), "%.*s",
+              (int)r->out.replay.stats.len, r->out.replay.stats.ptr);
+    rec_req_free(r);
+
+    PGconn *pg = connect_dsn(test_dsn());
+    cr_assert_str_eq(sql1(pg, "select string_agg(kind || ':' || coalesce(payload->'fields'->>'v', payload->>'message'),"
+                              " '|' order by seq) from farad.replay_outputs where replay_id = 'rp_1'"),
+                     "point:1.5|alert:tab\there");
+    cr_assert_str_eq(sql1(pg, "select payload->>'id' from farad.replay_outputs where replay_id = 'rp_1' and seq = 1"),
+                     "a\\b");
+
+    r = rec_req_new(REC_OP_REPLAY_LIST, NULL, NULL);
+    r->in.list.pattern = S("rp_?");
+    cr_assert_eq(call(s, r)->rc, FA_OK, "%s", r->err);
+    cr_assert_eq(r->out.replays.n, 1);
+    rec_req_free(r);
+    r = call(s, id_req(REC_OP_REPLAY_DELETE, "rp_1"));
+    cr_assert_eq(r->out.n_rows, 1);
+    rec_req_free(r);
+    cr_assert_str_eq(sql1(pg, "select count(*) from farad.replay_outputs where replay_id = 'rp_1'"), "0");
+    PQfinish(pg);
     rec_store_free(s);
 }
 

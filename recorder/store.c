@@ -365,6 +365,15 @@ static void *store_main(void *arg)
     return NULL;
 }
 
+rec_store_opts_t rec_store_opts_conf(const fa_conf_t *c)
+{
+    return (rec_store_opts_t){
+        .dsn = c->pg_dsn,
+        .queue_cap = c->pg_queue > UINT32_MAX ? UINT32_MAX : (uint32_t)c->pg_queue,
+        .reconnect_max_ms = c->pg_reconnect_max_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)c->pg_reconnect_max_ms,
+    };
+}
+
 rec_store_t *rec_store_new(const rec_store_opts_t *o, char *err, size_t errlen)
 {
     pthread_condattr_t ca;

@@ -21,6 +21,7 @@
 #include <libpq-fe.h>
 
 #include "base/arena.h"
+#include "base/conf.h"
 #include "base/str.h"
 #include "engine/point.h"
 
@@ -247,6 +248,9 @@ typedef struct rec_store_stats {
 } rec_store_stats_t;
 
 typedef struct rec_store rec_store_t;
+
+/** Options from the configuration: pg.dsn, pg.queue, pg.reconnect_max (dsn points into c). */
+rec_store_opts_t rec_store_opts_conf(const fa_conf_t *c);
 
 /** Starts the store thread; it connects in the background (no blocking here). NULL on bad
  * options (err filled) or when the thread cannot be created. */

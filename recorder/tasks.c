@@ -111,7 +111,7 @@ int rec_glob_to_regex(fa_str_t g, fa_buf_t *out)
 static int pg_rc(PGresult *res)
 {
     const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-    if (st != NULL && (strncmp(st, "22", 2) == 0 || strncmp(st, "2201B", 5) == 0 || strcmp(st, "23514") == 0))
+    if (st != NULL && (strncmp(st, "22", 2) == 0 || strcmp(st, "23514") == 0))
         return FA_EINVAL;
     return FA_EPG;
 }

@@ -908,6 +908,24 @@ Test(recorder, postgres_stopped_then_restarted)
     remove_cluster(dir);
 }
 
+Test(recorder, options_from_the_configuration)
+{
+    fa_conf_t c;
+    char err[256];
+
+    fa_conf_init(&c);
+    cr_assert_str_eq(c.pg_dsn, "");
+    cr_assert_eq(fa_conf_set(&c, "pg", "host=/tmp/x dbname=farad", NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(fa_conf_set(&c, "pg.queue", "64", NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(fa_conf_set(&c, "pg.reconnect_max", "5s", NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_neq(fa_conf_set(&c, "pg.queue", "0", NULL, err, sizeof err), 0);
+    rec_store_opts_t o = rec_store_opts_conf(&c);
+    cr_assert_str_eq(o.dsn, "host=/tmp/x dbname=farad");
+    cr_assert_eq(o.queue_cap, 64);
+    cr_assert_eq(o.reconnect_max_ms, 5000);
+    fa_conf_deinit(&c);
+}
+
 Test(recorder, no_dsn_is_refused)
 {
     char err[128];

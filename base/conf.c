@@ -77,6 +77,14 @@ const fa_conf_key_t fa_conf_keys[] = {
       .min = 1, .max = 600000, .doc = "an engine thread this long inside one task counts as stalled: others run its other tasks" },
     { .name = "load.dir", .flag = "load-dir", .type = FA_CONF_STR, .offset = OFF(load_dir), .def = "",
       .doc = "Kapacitor's [load] directory: DIR/tasks/*.tick (with dbrp lines) start at startup, id = file name" },
+    { .name = "pg.dsn", .flag = "pg", .type = FA_CONF_STR, .offset = OFF(pg_dsn), .def = "",
+      .doc = "PostgreSQL for tasks, templates, recordings and replays: a libpq connection string"
+             " (\"host=/run/pg dbname=farad\") or URI (postgresql://user@host/db); empty = none" },
+    { .name = "pg.queue", .type = FA_CONF_UINT, .offset = OFF(pg_queue), .def = "1024", .min = 1, .max = 1 << 20,
+      .doc = "requests waiting for the PostgreSQL thread at most; when full, a request fails at once (503)" },
+    { .name = "pg.reconnect_max", .type = FA_CONF_DURATION, .offset = OFF(pg_reconnect_max_ms), .def = "2s",
+      .min = 100, .max = 600000,
+      .doc = "longest pause between reconnect attempts while PostgreSQL is down (from 100ms, doubling)" },
     { .name = NULL },
 };
 

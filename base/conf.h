@@ -37,6 +37,10 @@ typedef struct fa_conf {
     uint64_t engine_idle_flush_ms;  /* engine.idle_flush: wall-clock idle flush of loaded tasks, 0 = off */
     uint64_t engine_stall_timeout_ms; /* engine.stall_timeout: a thread this long in one task is stalled */
     char *load_dir;                 /* load.dir: Kapacitor's [load] layout (DIR/tasks/NAME.tick); "" = none */
+    /* the PostgreSQL store (recorder/) */
+    char *pg_dsn;                   /* pg.dsn (flag -pg): libpq connection string or URI, "" = none */
+    uint64_t pg_queue;              /* pg.queue: requests waiting for the store thread at most */
+    uint64_t pg_reconnect_max_ms;   /* pg.reconnect_max: longest pause between reconnect attempts */
 } fa_conf_t;
 
 typedef enum fa_conf_type {

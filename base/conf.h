@@ -19,6 +19,7 @@ typedef struct fa_conf {
     uint64_t proxy_max_decoded;     /* proxy.max_decoded_body: bound on a gunzipped body */
     /* API listener: Kapacitor-compatible API, subscription target, /debug/vars */
     char *api_bind;                 /* api.bind ":9092" */
+    uint64_t api_max_body;          /* api.max_body: bytes of a task API request body */
     /* upstream InfluxDB */
     char *upstream_url;             /* upstream.url "http://127.0.0.1:8087" */
     uint64_t upstream_connect_timeout_ms; /* upstream.connect_timeout */
@@ -37,6 +38,10 @@ typedef struct fa_conf {
     uint64_t engine_idle_flush_ms;  /* engine.idle_flush: wall-clock idle flush of loaded tasks, 0 = off */
     uint64_t engine_stall_timeout_ms; /* engine.stall_timeout: a thread this long in one task is stalled */
     char *load_dir;                 /* load.dir: Kapacitor's [load] layout (DIR/tasks/NAME.tick); "" = none */
+    /* the PostgreSQL store (recorder/) */
+    char *pg_dsn;                   /* pg.dsn (flag -pg): libpq connection string or URI, "" = none */
+    uint64_t pg_queue;              /* pg.queue: requests waiting for the store thread at most */
+    uint64_t pg_reconnect_max_ms;   /* pg.reconnect_max: longest pause between reconnect attempts */
 } fa_conf_t;
 
 typedef enum fa_conf_type {

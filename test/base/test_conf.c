@@ -105,7 +105,8 @@ Test(conf, table_is_well_formed)
         for (const fa_conf_key_t *j = fa_conf_keys; j < k; j++)
             cr_assert_str_neq(j->name, k->name);
     }
-    cr_assert_eq(n, 22); /* 15 + engine.{threads,queue_size,backlog,overflow,idle_flush,stall_timeout}, load.dir */
+    cr_assert_eq(n, 26); /* 15 + engine.{threads,queue_size,backlog,overflow,idle_flush,stall_timeout}, load.dir,
+                         * pg.{dsn,queue,reconnect_max}, api.max_body */
 }
 
 Test(conf, deinit_frees_every_string)

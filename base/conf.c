@@ -65,7 +65,6 @@ const fa_conf_key_t fa_conf_keys[] = {
       .max = 65536, .check = check_pow2, .doc = "batches in flight per event loop to the engine, a power of two" },
     { .name = "tee.batch_limit", .type = FA_CONF_SIZE, .offset = OFF(tee_batch_limit), .def = "256MiB",
       .min = 64 * KIB, .max = 16 * GIB, .doc = "bytes one parsed batch may take; a larger body is not teed" },
-<<<<<<< HEAD
     { .name = "engine.threads", .type = FA_CONF_UINT, .offset = OFF(engine_threads), .def = "1", .min = 1, .max = 64,
       .doc = "threads that run tasks; each task has a home thread, others take over its tasks while it is stalled" },
     { .name = "engine.queue_size", .type = FA_CONF_UINT, .offset = OFF(engine_queue_size), .def = "64", .min = 4,
@@ -80,7 +79,6 @@ const fa_conf_key_t fa_conf_keys[] = {
       .min = 1, .max = 600000, .doc = "an engine thread this long inside one task counts as stalled: others run its other tasks" },
     { .name = "load.dir", .flag = "load-dir", .type = FA_CONF_STR, .offset = OFF(load_dir), .def = "",
       .doc = "Kapacitor's [load] directory: DIR/tasks/*.tick (with dbrp lines) start at startup, id = file name" },
-=======
     { .name = "pg.dsn", .flag = "pg", .type = FA_CONF_STR, .offset = OFF(pg_dsn), .def = "",
       .doc = "PostgreSQL for tasks, templates, recordings and replays: a libpq connection string"
              " (\"host=/run/pg dbname=farad\") or URI (postgresql://user@host/db); empty = none" },
@@ -89,7 +87,6 @@ const fa_conf_key_t fa_conf_keys[] = {
     { .name = "pg.reconnect_max", .type = FA_CONF_DURATION, .offset = OFF(pg_reconnect_max_ms), .def = "2s",
       .min = 100, .max = 600000,
       .doc = "longest pause between reconnect attempts while PostgreSQL is down (from 100ms, doubling)" },
->>>>>>> pgstore
     { .name = NULL },
 };
 

@@ -238,30 +238,39 @@ eng_tdef_t *eng_defs_task(const eng_defs_t *d, const char *id)
     return NULL;
 }
 
-/* The script that runs: the task's own, or its template's with the vars applied (formatted). */
+/* The script that runs: the task's own, or its template's, with its vars applied (formatted). */
 static int run_script(const eng_tdef_t *t, const eng_tmpl_t *tm, fa_arena_t *a, char **text, char *err, size_t errlen,
                       uint32_t *line, uint32_t *col)
 {
-    if (tm == NULL) {
+    if (tm == NULL && *t->vars == '\0') {
         *text = fa_arena_strndup(a, t->script, strlen(t->script));
         return 0;
     }
     tick_var_t *vars = NULL;
     size_t n = 0;
     char why[256];
+    tick_err_t te;
     if (*t->vars && eng_vars_from_json(t->vars, strlen(t->vars), a, &vars, &n, why, sizeof why) != 0) {
         fail(err, errlen, line, col, NULL, "invalid vars: %s", why);
         return -1;
     }
+    const tick_ast_t *src = tm ? tm->_ast : NULL;
+    if (src == NULL) {
+        tick_ast_t *parsed;
+        if (tick_parse(t->script, strlen(t->script), a, &parsed, &te) != 0) {
+            script_error(err, errlen, line, col, &te);
+            return -1;
+        }
+        src = parsed;
+    }
     tick_ast_t *ast;
-    tick_err_t te;
-    if (tick_template_apply(tm->_ast, vars, n, a, &ast, &te) != 0) {
+    if (tick_template_apply(src, vars, n, a, &ast, &te) != 0) {
         script_error(err, errlen, line, col, &te);
         return -1;
     }
     char *s = format_ast(ast);
     if (s == NULL) {
-        fail(err, errlen, line, col, NULL, "template %s: cannot format the script with its vars", tm->id);
+        fail(err, errlen, line, col, NULL, "task %s: cannot format the script with its vars", t->id);
         return -1;
     }
     *text = fa_arena_strndup(a, s, strlen(s));

@@ -167,4 +167,31 @@ eng_tmpl_t *eng_tmpl_from_store(const char *id, const char *type, const char *sc
  * enabled ones; a task that no longer compiles stays, disabled in effect, with its error. Takes
  * ownership of the items. Returns how many tasks started. */
 unsigned eng_defs_restore(eng_defs_t *d, eng_tmpl_t **tmpls, uint32_t n_tmpls, eng_tdef_t **tasks, uint32_t n_tasks);
+/* ---- the load directory (Kapacitor's [load]) ---- */
+
+/** One task file: DIR/tasks/ID.tick (script with dbrp lines) or ID.yaml|yml|json (template-id,
+ * dbrps, vars; an `id` inside wins over the file name). Strings are heap copies. */
+typedef struct eng_load_task {
+    char *id, *path;
+    char *script;             /* NULL for a template task */
+    char *template_id;        /* NULL for a .tick task */
+    char *vars;               /* JSON object text, NULL = none */
+    eng_dbrp_t *dbrps;
+    uint32_t n_dbrps;
+} eng_load_task_t;
+
+/** What a load directory holds, read on a thread that may block (main). */
+typedef struct eng_load {
+    char *dir;
+    eng_load_task_t *templates; /* DIR/templates/ID.tick: id, path, script */
+    uint32_t n_templates;
+    eng_load_task_t *tasks;
+    uint32_t n_tasks;
+} eng_load_t;
+
+/** Reads DIR/templates/\*.tick and DIR/tasks/\*.{tick,yaml,yml,json} in name order. A file that
+ * cannot be read or parsed is logged with its path and skipped. NULL with err when DIR cannot be
+ * read at all. */
+eng_load_t *eng_load_read(const char *dir, char *err, size_t errlen);
+void eng_load_free(eng_load_t *l);
 #endif

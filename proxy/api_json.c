@@ -157,6 +157,8 @@ static void dot_labels(fa_buf_t *in, fa_buf_t *out)
             fa_buf_append_str(out, name);
             fa_buf_append_c(out, " [label=\"");
             fa_buf_append_str(out, name);
+            if (stop - br > 3)
+                fa_buf_append_c(out, "\\n");
             for (const char *q = br + 1; q < stop - 2; q++) {
                 if (*q == '"')
                     continue;

@@ -46,6 +46,8 @@ const fa_conf_key_t fa_conf_keys[] = {
       .min = 1024, .max = 4 * GIB, .doc = "largest gunzipped write body the tee parses; larger ones are forwarded, not teed" },
     { .name = "api.bind", .type = FA_CONF_STR, .offset = OFF(api_bind), .def = ":9092",
       .doc = "HOST:PORT of the Kapacitor-compatible API (subscriptions, /debug/vars)" },
+    { .name = "api.max_body", .type = FA_CONF_SIZE, .offset = OFF(api_max_body), .def = "4MiB", .min = 1024,
+      .max = 256 * MIB, .doc = "largest request body of the task API (tasks, templates); larger ones get 413" },
     { .name = "upstream.url", .flag = "upstream", .type = FA_CONF_STR, .offset = OFF(upstream_url),
       .def = "http://127.0.0.1:8087", .check = check_upstream_url,
       .doc = "the InfluxDB 1.x every request is forwarded to: http://HOST[:PORT]" },

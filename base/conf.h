@@ -19,6 +19,7 @@ typedef struct fa_conf {
     uint64_t proxy_max_decoded;     /* proxy.max_decoded_body: bound on a gunzipped body */
     /* API listener: Kapacitor-compatible API, subscription target, /debug/vars */
     char *api_bind;                 /* api.bind ":9092" */
+    uint64_t api_max_body;          /* api.max_body: bytes of a task API request body */
     /* upstream InfluxDB */
     char *upstream_url;             /* upstream.url "http://127.0.0.1:8087" */
     uint64_t upstream_connect_timeout_ms; /* upstream.connect_timeout */

@@ -52,6 +52,7 @@ struct proxy_server {
     atomic_bool stopping;
     _Atomic(const char *) upstream_version; /* last X-Influxdb-Version seen, or NULL */
     const eng_rr_svc_t *rr;  /* recordings and replays (api_record.c), NULL = none */
+    struct proxy_api *api;   /* the task API's state, owned by the API thread (api_tasks.c) */
 };
 
 static inline proxy_thread_t *proxy_thread_of(h2o_req_t *req) { return (proxy_thread_t *)req->conn->ctx; }

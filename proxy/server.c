@@ -4,6 +4,7 @@
  * address (SO_REUSEPORT: the kernel spreads connections), its own upstream connection pool and
  * its own tee port, so a request is accepted, parsed, forwarded and answered on one thread.
  * The API listener gets one more loop of its own: a busy proxy never delays the API. */
+#include "proxy/api.h"
 #include "proxy/internal.h"
 
 #include <netdb.h>
@@ -207,6 +208,10 @@ proxy_server_t *proxy_server_new(const fa_conf_t *conf, eng_ingest_t *ingest, ch
                 close(fd);
             goto Error;
         }
+    }
+    if (proxy_api_init(s, s->threads[s->n_threads].loop) != 0) {
+        snprintf(err, errlen, "out of memory");
+        goto Error;
     }
     return s;
 Error:

@@ -12,11 +12,13 @@
 
 #include "base/base.h"
 #include "engine/alert_handlers.h"
+#include "engine/defs.h"
 #include "engine/engine.h"
 #include "engine/taskmaster.h"
 #include "proxy/outwriter.h"
 #include "proxy/proxy.h"
 #include "recorder/record.h"
+#include "recorder/recorder.h"
 
 extern char **environ;
 
@@ -79,14 +81,30 @@ Error:
     return -1;
 }
 
-/* Record and replay find tasks among the running ones (the task API's registry later). */
+/* Record and replay find tasks among the running ones (enabled ones; defined ones are read from farad.tasks). */
 static int lookup_task(void *ud, const char *id, fa_arena_t *a, const char **script, eng_dbrp_t **dbrps, uint32_t *n)
 {
     return eng_tm_task_source(ud, id, a, script, dbrps, n);
 }
 
+/* Reads the load directory (blocking is fine here) and hands it to the API thread. */
+static void load_dir(const fa_conf_t *c, proxy_server_t *srv)
+{
+    char err[512];
+    if (*c->load_dir == '\0')
+        return;
+    eng_load_t *l = eng_load_read(c->load_dir, err, sizeof err);
+    if (l == NULL) {
+        FA_LOG(FA_ERROR, "%s", err);
+        return;
+    }
+    FA_LOG(FA_INFO, "load.dir %s: %u templates and %u tasks read", c->load_dir, l->n_templates, l->n_tasks);
+    proxy_server_load(srv, l);
+}
+
 static int run(fa_conf_t *c)
 {
+    rec_rr_t *rr = NULL; /* recordings and replays */
     char err[512];
     int level, rc = 1;
     if (fa_log_level_parse(c->log_level, &level) == 0)
@@ -134,14 +152,20 @@ static int run(fa_conf_t *c)
         eng_ingest_free(ingest);
         return 1;
     }
-    if (*c->load_dir) {
-        eng_task_opts_t to = { .overflow = strcmp(c->engine_overflow, "block") == 0 ? ENG_OVERFLOW_BLOCK : ENG_OVERFLOW_DROP,
-                               .idle_flush_ns = (int64_t)c->engine_idle_flush_ms * 1000000, .thread = -1 };
-        int n = eng_tm_load_dir(tm, c->load_dir, &env, &to, err, sizeof err);
-        if (n < 0)
-            FA_LOG(FA_ERROR, "%s", err);
-        else
-            FA_LOG(FA_INFO, "load.dir %s: %d tasks started", c->load_dir, n);
+    /* task definitions: the API thread owns the registry; with pg.dsn they live in PostgreSQL too */
+    eng_task_opts_t to = { .overflow = strcmp(c->engine_overflow, "block") == 0 ? ENG_OVERFLOW_BLOCK : ENG_OVERFLOW_DROP,
+                           .idle_flush_ns = (int64_t)c->engine_idle_flush_ms * 1000000, .thread = -1 };
+    eng_defs_t *defs = eng_defs_new(tm, &env, &to);
+    rec_store_t *store = NULL;
+    eng_defstore_t defstore;
+    if (*c->pg_dsn) {
+        rec_store_opts_t so = { .dsn = c->pg_dsn, .queue_cap = (uint32_t)c->pg_queue,
+                                .reconnect_max_ms = (uint32_t)c->pg_reconnect_max_ms };
+        if ((store = rec_store_new(&so, err, sizeof err)) == NULL) {
+            fprintf(stderr, "faradd: pg.dsn: %s\n", err);
+            goto Exit;
+        }
+        rec_defstore_init(&defstore, store);
     }
     /* recordings and replays (issue 6): need PostgreSQL */
     rec_rr_t *rr = NULL;
@@ -156,6 +180,10 @@ static int run(fa_conf_t *c)
         rr_svc = rec_rr_svc(rr);
         proxy_server_set_rr(srv, &rr_svc);
     }
+}
+
+    proxy_server_set_defs(srv, tm, defs, store ? &defstore : NULL);
+    load_dir(c, srv);
     if (eng_ingest_start(ingest) != 0 || eng_tm_start(tm) != 0 || proxy_server_start(srv) != 0) {
         fprintf(stderr, "faradd: cannot start threads\n");
         goto Exit;
@@ -167,7 +195,8 @@ static int run(fa_conf_t *c)
         int sig = 0;
         sigwait(&set, &sig);
         if (sig == SIGHUP) {
-            FA_LOG(FA_INFO, "SIGHUP: nothing to reload yet");
+            FA_LOG(FA_INFO, "SIGHUP: reloading %s", *c->load_dir ? c->load_dir : "(no load.dir)");
+            load_dir(c, srv);
             continue;
         }
         FA_LOG(FA_INFO, "signal %d: shutting down", sig);
@@ -178,9 +207,11 @@ Exit:
     proxy_server_stop(srv);
     rec_rr_free(rr); /* before the task master: its stream recordings are tasks there */
     eng_ingest_stop(ingest);
+    eng_defs_free(defs); /* the API thread is gone; running tasks belong to the task master */
     eng_tm_free(tm); /* after the ingest drained its rings: the tasks run what is queued */
     eng_alert_svc_free(env.alert_svc); /* after the tasks: waits for events in flight */
     proxy_outwriter_free(ow);          /* sends what the tasks queued */
+    rec_store_free(store);
     proxy_server_free(srv);
     eng_ingest_free(ingest);
     return rc;

@@ -168,7 +168,6 @@ static int run(fa_conf_t *c)
         rec_defstore_init(&defstore, store);
     }
     /* recordings and replays (issue 6): need PostgreSQL */
-    rec_rr_t *rr = NULL;
     eng_rr_svc_t rr_svc;
     if (*c->pg_dsn) {
         rec_rr_opts_t ro = { .dsn = c->pg_dsn, .tm = tm, .lookup = lookup_task, .lookup_ud = tm, .env = &env,
@@ -180,8 +179,6 @@ static int run(fa_conf_t *c)
         rr_svc = rec_rr_svc(rr);
         proxy_server_set_rr(srv, &rr_svc);
     }
-}
-
     proxy_server_set_defs(srv, tm, defs, store ? &defstore : NULL);
     load_dir(c, srv);
     if (eng_ingest_start(ingest) != 0 || eng_tm_start(tm) != 0 || proxy_server_start(srv) != 0) {

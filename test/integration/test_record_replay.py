@@ -58,6 +58,11 @@ class RecordReplay(unittest.TestCase):
         cls.farad = cls.stack.farad
         h.create_db(cls.stack.url, "telegraf")
 
+        def running():  # the load directory is applied by the API thread, after start
+            r = h.request(cls.farad.api, "GET", "/kapacitor/v1/tasks/cpu_alert")
+            return r.status == 200 and r.json().get("executing") is True
+        h.wait_for(running, 20, what="task cpu_alert running")
+
     @classmethod
     def tearDownClass(cls):
         try:
@@ -206,6 +211,28 @@ class RecordReplay(unittest.TestCase):
         self.assertEqual(doc["status"], "finished", doc)
         self.assertEqual(self.pg.sql("select count(*) from farad.replay_outputs where replay_id = 'live1'"
                                      " and kind = 'alert'"), "3")
+
+    def test_5b_define_edit_and_replay_a_disabled_task(self):
+        """The issue's workflow: define a task (disabled), replay the recording against it, edit, again."""
+        tick = os.path.join(self.dir, "cpu_alert2.tick")
+        counts = []
+        for threshold in ("10.0", "60.0"):
+            with open(tick, "w") as f:
+                f.write(ALERT.replace("10.0", threshold) % os.path.join(self.dir, "alerts2.log"))
+            r = self.cli("define", "cpu_alert2", "-tick", tick)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            rid = "edit-" + threshold.replace(".", "_")
+            r = self.api("POST", "/replays", {"id": rid, "task": "cpu_alert2", "recording": "rec1",
+                                              "recording-time": True, "clock": "fast", "capture": True})
+            self.assertEqual(r.status, 201, r)
+            self.assertEqual(self.wait_done("replays", rid)["status"], "finished")
+            counts.append(self.pg.sql("select count(*) from farad.replay_outputs where replay_id = '%s'"
+                                      " and payload->>'level' = 'CRITICAL'" % rid))
+        # below 10: b at 5.5 and a at 3.0; below 60: b at 50.0 too
+        self.assertEqual(counts, ["2", "3"])
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "alerts2.log")), "a capturing replay fired .log()")
+        r = self.cli("enable", "cpu_alert2")
+        self.assertEqual(r.returncode, 0, r.stderr)
 
     def test_6_postgres_stopped_fails_the_recording_and_ingest_goes_on(self):
         before = len(self.events())

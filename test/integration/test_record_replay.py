@@ -177,6 +177,23 @@ class RecordReplay(unittest.TestCase):
         time.sleep(0.5)
         self.assertEqual(len(self.events()), before, "a capturing replay fired the handler")
 
+    def test_3b_real_clock_and_shifted_time(self):
+        t0 = time.monotonic()
+        r = self.api("POST", "/replays", {"id": "real1", "task": "cpu_alert", "recording": "rec1",
+                                          "clock": "real", "capture": True})
+        self.assertEqual(r.status, 201, r)
+        doc = self.wait_done("replays", "real1")
+        took = time.monotonic() - t0
+        self.assertEqual((doc["status"], doc["clock"], doc["recording-time"]), ("finished", "real", False))
+        # the 4 points span 3 s of data: a real-clock replay takes that long
+        self.assertGreaterEqual(took, 2.9)
+        self.assertLess(took, 20)
+        # recording-time false: the data seems to begin now (10 minutes later than recorded)
+        first = int(self.pg.sql("select (extract(epoch from min(time)))::bigint from farad.replay_outputs"
+                                " where replay_id = 'real1'"))
+        self.assertLess(abs(first - time.time()), 60)
+        self.assertGreater(first - NOW // 10**9, 500)
+
     def test_4_errors_and_delete(self):
         self.assertEqual(self.api("GET", "/recordings/nope").status, 404)
         self.assertEqual(self.api("POST", "/replays", {"task": "cpu_alert", "recording": "nope"}).status, 404)

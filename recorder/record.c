@@ -35,6 +35,7 @@ typedef struct rr_stream {
     fa_buf_t pending;        /* COPY rows */
     int64_t seq, n_pending;  /* next seq; points in pending */
     int64_t dropped;
+    int64_t tm_dropped;      /* recorder thread: the task master's drops for the recording task */
     size_t cap;
     fa_buf_t spare;          /* recorder thread */
     struct rr_stream *next;
@@ -600,6 +601,11 @@ static bool stream_flush(rec_rr_t *r, rr_stream_t *s, char *err, size_t errlen)
     int64_t n = s->n_pending, dropped = s->dropped;
     s->n_pending = 0;
     pthread_mutex_unlock(&s->mu);
+    /* batches the task master could not queue for the recording task are lost points too */
+    eng_tm_task_stats_t ts;
+    if (eng_tm_task_stats(r->o.tm, s->task_id, &ts) == 0)
+        s->tm_dropped = (int64_t)ts.points_dropped;
+    dropped += s->tm_dropped;
     pthread_mutex_lock(&r->mu);
     s->item->dropped = dropped;
     pthread_mutex_unlock(&r->mu);
@@ -621,19 +627,29 @@ static bool stream_flush(rec_rr_t *r, rr_stream_t *s, char *err, size_t errlen)
 static void stream_end(rec_rr_t *r, rr_stream_t *s, const char *failure)
 {
     char err[512];
+    /* what the task master queued for the recording before the deadline is recorded: wait
+     * (at most 2 s) for its queue to drain, then unhook it */
+    eng_tm_task_stats_t ts;
+    for (int i = 0; i < 200 && eng_tm_task_stats(r->o.tm, s->task_id, &ts) == 0 && ts.queued > 0; i++) {
+        struct timespec nap = { 0, 10000000 };
+        nanosleep(&nap, NULL);
+    }
+    if (eng_tm_task_stats(r->o.tm, s->task_id, &ts) == 0)
+        s->tm_dropped = (int64_t)ts.points_dropped;
     int rc = eng_tm_remove(r->o.tm, s->task_id);
     if (rc == FA_EAGAIN) /* still inside a call: its sink must stay valid; it is freed later */
         FA_LOG(FA_WARN, "recording %s: its task is busy; waiting", s->item->id);
     while (rc == FA_EAGAIN)
         rc = eng_tm_remove(r->o.tm, s->task_id);
     bool ok = failure == NULL && stream_flush(r, s, err, sizeof err);
-    int64_t dropped = s->dropped;
+    int64_t dropped = s->dropped + s->tm_dropped;
     if (failure != NULL)
         rr_finish(r, s->item, true, "%s", failure);
     else if (!ok)
         rr_finish(r, s->item, true, "%s", err);
     else if (dropped > 0)
-        rr_finish(r, s->item, true, "lost %" PRId64 " points: the recording's buffer (%zu bytes) was full", dropped,
+        rr_finish(r, s->item, true,
+                  "lost %" PRId64 " points: the recording's buffer (%zu bytes) or its task queue was full", dropped,
                   s->cap);
     else
         rr_finish(r, s->item, false, NULL);

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <pcre2.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,19 +59,26 @@ void eng_defs_free(eng_defs_t *d)
     free(d);
 }
 
+/* compiled once for every thread; kept (reachable) to exit. A thread-local copy leaked at each
+ * thread's exit (LeakSanitizer, the API thread) */
+static pcre2_code *valid_id_re;
+static pthread_once_t valid_id_once = PTHREAD_ONCE_INIT;
+
+static void valid_id_compile(void)
+{
+    int ec;
+    PCRE2_SIZE eo;
+    valid_id_re = pcre2_compile((PCRE2_SPTR) "^[-\\._\\p{L}0-9]+$", PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP, &ec,
+                                &eo, NULL);
+}
+
 bool eng_defs_valid_id(const char *id)
 {
-    static __thread pcre2_code *local; /* one per thread that asks; kept to exit */
-    if (local == NULL) {
-        int ec;
-        PCRE2_SIZE eo;
-        local = pcre2_compile((PCRE2_SPTR) "^[-\\._\\p{L}0-9]+$", PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP, &ec,
-                              &eo, NULL);
-        if (local == NULL)
-            return false;
-    }
-    pcre2_match_data *md = pcre2_match_data_create_from_pattern(local, NULL);
-    int rc = pcre2_match(local, (PCRE2_SPTR)id, strlen(id), 0, 0, md, NULL);
+    pthread_once(&valid_id_once, valid_id_compile);
+    if (valid_id_re == NULL)
+        return false;
+    pcre2_match_data *md = pcre2_match_data_create_from_pattern(valid_id_re, NULL);
+    int rc = md != NULL ? pcre2_match(valid_id_re, (PCRE2_SPTR)id, strlen(id), 0, 0, md, NULL) : -1;
     pcre2_match_data_free(md);
     return rc > 0;
 }

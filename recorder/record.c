@@ -412,12 +412,17 @@ static PGconn *conn(rec_rr_t *r, char *err, size_t errlen)
         return NULL;
     }
     last[0] = '\0';
-    /* what a previous run left running can no longer finish (Kapacitor does the same) */
+    /* what a previous run left running can no longer finish (Kapacitor does the same); once per
+     * process: on a reconnect, the rows still running are ours */
+    if (r->swept)
+        goto Resave;
+    r->swept = true;
     PQclear(PQexec(r->pg, "update farad.recordings set status = 'failed', error = 'faradd stopped during the recording',"
                           " finished = now() where status = 'running'"));
     PQclear(PQexec(r->pg, "update farad.replays set status = 'failed', error = 'faradd stopped during the replay',"
                           " finished = now() where status = 'running'"));
-    /* ... but our own running items are written again right away */
+Resave:
+    /* our own items are written again right away (their last write may have failed) */
     pthread_mutex_lock(&r->mu);
     for (rr_item_t *it = r->items; it != NULL; it = it->next)
         it->saved = false;

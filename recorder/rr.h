@@ -64,6 +64,7 @@ struct rec_rr {
     /* recorder thread only */
     PGconn *pg;
     int64_t pg_retry;        /* mono ns of the next reconnect attempt */
+    bool swept;              /* rows a previous run left running are marked failed */
     struct rr_stream *streams;
     fa_buf_t copy_buf;
 };

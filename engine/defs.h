@@ -68,7 +68,7 @@ eng_defs_t *eng_defs_new(eng_tm_t *tm, const eng_env_t *env, const eng_task_opts
 void eng_defs_free(eng_defs_t *d);
 
 /** Whether `id` matches Kapacitor's ^[-\._\p{L}0-9]+$. */
-bool eng_defs_valid_id(const char *id);
+bool eng_defs_valid_id(const eng_defs_t *d, const char *id);
 /** Kapacitor's glob (`*`, `?`, `[a-z]`, `\` escapes); an empty pattern matches everything. */
 bool eng_defs_glob(const char *pattern, const char *s);
 

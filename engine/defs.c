@@ -488,7 +488,7 @@ void eng_defs_task_commit(eng_defs_t *d, eng_tdef_t *t)
         }
     if (old != NULL) {
         t->_seq = old->_seq;
-        if (old->running != NULL && t->enabled) {
+        if (old->running != NULL && t->enabled && !t->restart) {
             t->running = old->running; /* no restart without a status change (Kapacitor's rule) */
             old->running = NULL;
         } else if (old->running != NULL)
@@ -496,6 +496,7 @@ void eng_defs_task_commit(eng_defs_t *d, eng_tdef_t *t)
     }
     if (t->enabled && t->running == NULL)
         start(d, t);
+    t->restart = false;
     if (t->_compiled != NULL) {
         eng_task_free(t->_compiled);
         t->_compiled = NULL;
@@ -651,6 +652,7 @@ int eng_defs_template_prepare(eng_defs_t *d, const eng_tmpl_t *base, const char 
         free(nt->script);
         nt->script = xstrdup(t->script);
         nt->modified = now;
+        nt->restart = true; /* a running task picks up the new template */
         char why[512];
         if (build(d, nt, t, NULL, why, sizeof why, line, col) != 0) {
             fail(err, errlen, NULL, NULL, NULL, "error reloading associated task %s: %s", old->id, why);

@@ -511,9 +511,8 @@ static void apply_load(proxy_api_t *api, const eng_load_t *l)
             if (base->enabled)
                 t->last_enabled = base->last_enabled;
             /* a changed file restarts its task */
-            if (base->running != NULL && (strcmp(base->formatted ? base->formatted : "", t->formatted) != 0 ||
-                                          strcmp(base->vars, t->vars) != 0))
-                eng_defs_task_remove(api->defs, f->id);
+            t->restart = strcmp(base->formatted ? base->formatted : "", t->formatted) != 0 ||
+                         strcmp(base->vars, t->vars) != 0 || strcmp(base->template_id, t->template_id) != 0;
         }
         store_task(api, t);
         eng_defs_task_commit(api->defs, t);

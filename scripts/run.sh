@@ -108,7 +108,7 @@ done
 [ -n "${FARAD_PG_DSN:-}" ] && want_pg=0
 [ "${FARAD_NO_PG:-0}" = 1 ] && want_pg=0
 start_pg() { # DIR -> prints the DSN; errors in $var/pg-start.err
-  bash "$root/scripts/pg.sh" start "$1" 2>"$var/pg-start.err"
+  (cd / && bash "$root/scripts/pg.sh" start "$1") 2>"$var/pg-start.err"
 }
 if [ "$want_pg" = 1 ]; then
   pg_dir=$var/pg
@@ -137,7 +137,7 @@ fi
 stop_all() {
   stop_influxd
   if [ -n "$pg_dir" ]; then
-    bash "$root/scripts/pg.sh" stop "$pg_dir" || true
+    (cd / && bash "$root/scripts/pg.sh" stop "$pg_dir") || true
   fi
 }
 trap stop_all EXIT

@@ -74,13 +74,13 @@ bool eng_defs_valid_id(const eng_defs_t *d, const char *id)
     return rc > 0;
 }
 
-bool eng_defs_glob(const char *p, const char *s)
+static bool glob_match(const char *p, const char *s)
 {
     for (; *p; p++, s++) {
         switch (*p) {
         case '*':
             for (const char *t = s;; t++) {
-                if (eng_defs_glob(p + 1, t))
+                if (glob_match(p + 1, t))
                     return true;
                 if (*t == '\0')
                     return false;
@@ -117,6 +117,8 @@ bool eng_defs_glob(const char *p, const char *s)
     }
     return *s == '\0';
 }
+
+bool eng_defs_glob(const char *pattern, const char *s) { return *pattern == '\0' || glob_match(pattern, s); }
 
 /* ---- definitions ---- */
 

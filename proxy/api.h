@@ -50,6 +50,8 @@ json_t *api_template_json(proxy_api_t *api, const eng_tmpl_t *t, const api_view_
 
 /** Creates the API state on the API thread's loop (queue and receiver); sets s->api. 0 or -1. */
 int proxy_api_init(proxy_server_t *s, h2o_loop_t *loop);
+/** Frees the API state once its thread is joined and the store is gone. */
+void proxy_api_free(proxy_server_t *s);
 /** Registers the task API routes (tasks, templates, loglevel, /:routes) under both prefixes. */
 void proxy_api_tasks_register(proxy_server_t *s, h2o_hostconf_t *host);
 /** Sends a Kapacitor JSON response with X-Kapacitor-Version; takes `doc`. */

@@ -1131,3 +1131,34 @@ int proxy_api_init(proxy_server_t *s, h2o_loop_t *loop)
     s->api = api;
     return 0;
 }
+
+void proxy_api_free(proxy_server_t *s)
+{
+    proxy_api_t *api = s->api;
+    if (api == NULL)
+        return;
+    /* the API thread is joined and the store is gone: answers still queued are dropped (their
+     * clients are gone with the loop), and so are changes not yet started */
+    bool busy_seen = false;
+    while (!h2o_linklist_is_empty(&api->receiver._messages)) {
+        h2o_multithread_message_t *m =
+            H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, api->receiver._messages.next);
+        h2o_linklist_unlink(&m->link);
+        api_op_t *op = (api_op_t *)m;
+        busy_seen |= op == api->busy;
+        op->req = NULL;
+        op_free(op);
+    }
+    h2o_multithread_unregister_receiver(api->queue, &api->receiver); /* wants no message left */
+    if (api->busy != NULL && !busy_seen)
+        FA_LOG(FA_WARN, "task API: a change was still with the store at shutdown");
+    while (api->head != NULL) {
+        api_op_t *op = api->head;
+        api->head = op->next;
+        op->req = NULL;
+        op_free(op);
+    }
+    eng_load_free(api->pending_load);
+    free(api);
+    s->api = NULL;
+}

@@ -271,6 +271,7 @@ void proxy_server_free(proxy_server_t *s)
         proxy_tee_deinit(&t->tee);
         fa_buf_deinit(&t->scratch);
     }
+    proxy_api_free(s);
     free(s->threads);
     if (s->proxy_conf.hosts != NULL)
         h2o_config_dispose(&s->proxy_conf);

@@ -22,30 +22,30 @@ static uint32_t slot_of(uint64_t key, uint32_t mask)
     return (uint32_t)key & mask;
 }
 
-static void gmap_alloc(eng_gmap_t *m, uint32_t cap)
+static void gmap_alloc(eng_wmap_t *m, uint32_t cap)
 {
-    m->_slots = xmalloc(sizeof(eng_gmap_slot_t) * cap);
+    m->_slots = xmalloc(sizeof(eng_wmap_slot_t) * cap);
     for (uint32_t i = 0; i < cap; i++)
         m->_slots[i].val = ENG_GMAP_NONE;
     m->_mask = cap - 1;
 }
 
-void eng_gmap_init(eng_gmap_t *m)
+void eng_wmap_init(eng_wmap_t *m)
 {
     memset(m, 0, sizeof(*m));
     gmap_alloc(m, 16);
 }
 
-void eng_gmap_deinit(eng_gmap_t *m)
+void eng_wmap_deinit(eng_wmap_t *m)
 {
     free(m->_slots);
     memset(m, 0, sizeof(*m));
 }
 
-uint32_t eng_gmap_get(const eng_gmap_t *m, uint64_t key)
+uint32_t eng_wmap_get(const eng_wmap_t *m, uint64_t key)
 {
     for (uint32_t i = slot_of(key, m->_mask);; i = (i + 1) & m->_mask) {
-        const eng_gmap_slot_t *s = &m->_slots[i];
+        const eng_wmap_slot_t *s = &m->_slots[i];
         if (s->val == ENG_GMAP_NONE)
             return ENG_GMAP_NONE;
         if (s->key == key)
@@ -53,18 +53,18 @@ uint32_t eng_gmap_get(const eng_gmap_t *m, uint64_t key)
     }
 }
 
-static void put_slot(eng_gmap_t *m, uint64_t key, uint32_t val)
+static void put_slot(eng_wmap_t *m, uint64_t key, uint32_t val)
 {
     uint32_t i = slot_of(key, m->_mask);
     while (m->_slots[i].val != ENG_GMAP_NONE)
         i = (i + 1) & m->_mask;
-    m->_slots[i] = (eng_gmap_slot_t){ key, val };
+    m->_slots[i] = (eng_wmap_slot_t){ key, val };
 }
 
-void eng_gmap_put(eng_gmap_t *m, uint64_t key, uint32_t val)
+void eng_wmap_put(eng_wmap_t *m, uint64_t key, uint32_t val)
 {
     if ((m->n + 1) * 2 > m->_mask + 1) { /* keep the load at most 1/2 */
-        eng_gmap_slot_t *old = m->_slots;
+        eng_wmap_slot_t *old = m->_slots;
         uint32_t cap = m->_mask + 1;
         gmap_alloc(m, cap * 2);
         for (uint32_t i = 0; i < cap; i++)
@@ -76,14 +76,14 @@ void eng_gmap_put(eng_gmap_t *m, uint64_t key, uint32_t val)
     m->n++;
 }
 
-void eng_gmap_clear(eng_gmap_t *m)
+void eng_wmap_clear(eng_wmap_t *m)
 {
     for (uint32_t i = 0; i <= m->_mask; i++)
         m->_slots[i].val = ENG_GMAP_NONE;
     m->n = 0;
 }
 
-size_t eng_gmap_bytes(const eng_gmap_t *m) { return (size_t)(m->_mask + 1) * sizeof(eng_gmap_slot_t); }
+size_t eng_wmap_bytes(const eng_wmap_t *m) { return (size_t)(m->_mask + 1) * sizeof(eng_wmap_slot_t); }
 /* ---- slab ------------------------------------------------------------------------------ */
 
 void eng_slab_init(eng_slab_t *s, size_t record_size)

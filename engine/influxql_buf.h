@@ -13,27 +13,27 @@
 
 /** Open-addressing map from a group id (any value, 0 included) to a dense index. No delete:
  * groups live as long as their node, as in Kapacitor. */
-typedef struct eng_gmap_slot {
+typedef struct eng_wmap_slot {
     uint64_t key;
     uint32_t val;        /* ENG_GMAP_NONE = empty slot */
-} eng_gmap_slot_t;
+} eng_wmap_slot_t;
 
-typedef struct eng_gmap {
-    eng_gmap_slot_t *_slots; /* key and value side by side: one cache line per probe */
+typedef struct eng_wmap {
+    eng_wmap_slot_t *_slots; /* key and value side by side: one cache line per probe */
     uint32_t _mask;
     uint32_t n;          /* entries */
-} eng_gmap_t;
+} eng_wmap_t;
 
-void eng_gmap_init(eng_gmap_t *m);
-void eng_gmap_deinit(eng_gmap_t *m);
+void eng_wmap_init(eng_wmap_t *m);
+void eng_wmap_deinit(eng_wmap_t *m);
 /** The index stored for key, or ENG_GMAP_NONE. */
-uint32_t eng_gmap_get(const eng_gmap_t *m, uint64_t key);
+uint32_t eng_wmap_get(const eng_wmap_t *m, uint64_t key);
 /** Stores key -> val (key must not be present yet). Aborts only on malloc failure. */
-void eng_gmap_put(eng_gmap_t *m, uint64_t key, uint32_t val);
+void eng_wmap_put(eng_wmap_t *m, uint64_t key, uint32_t val);
 /** Removes every entry, keeping the table's memory. */
-void eng_gmap_clear(eng_gmap_t *m);
+void eng_wmap_clear(eng_wmap_t *m);
 /** Heap bytes held. */
-size_t eng_gmap_bytes(const eng_gmap_t *m);
+size_t eng_wmap_bytes(const eng_wmap_t *m);
 
 /** Fixed-size records addressed by index; chunks of 4096 records, never moved. */
 typedef struct eng_slab {

@@ -58,6 +58,7 @@ static int build_nodes(eng_task_t *t, tick_err_t *err)
             memset(n->state, 0, n->ops->state_size);
         }
     }
+    t->deferred = FA_NEW(&t->arena, eng_node_t *, pipe->n ? pipe->n : 1);
     /* init in creation order: a node may look at its parents' state */
     for (uint32_t i = 0; i < t->n_nodes; i++) {
         eng_node_t *n = &t->nodes[i];
@@ -127,6 +128,25 @@ bool eng_task_wants(const eng_task_t *t, fa_str_t db, fa_str_t rp)
     return false;
 }
 
+void eng_task_defer(eng_node_t *n)
+{
+    eng_task_t *t = n->task;
+    for (uint32_t i = 0; i < t->n_deferred; i++)
+        if (t->deferred[i] == n)
+            return;
+    if (t->n_deferred < t->n_nodes)
+        t->deferred[t->n_deferred++] = n;
+}
+
+static void run_deferred(eng_task_t *t)
+{
+    /* a node deferred by a deferred call (not one already in the list) runs in this loop too */
+    for (uint32_t i = 0; i < t->n_deferred; i++)
+        if (t->deferred[i]->ops->deferred != NULL)
+            t->deferred[i]->ops->deferred(t->deferred[i]);
+    t->n_deferred = 0;
+}
+
 void eng_task_point(eng_task_t *t, fa_str_t db, fa_str_t rp, const eng_point_t *p)
 {
     if (!eng_task_wants(t, db, rp))
@@ -141,6 +161,8 @@ void eng_task_point(eng_task_t *t, fa_str_t db, fa_str_t rp, const eng_point_t *
     t->cur_rp = rp;
     if (src->ops->point != NULL)
         src->ops->point(src, NULL, &pt);
+    if (t->n_deferred != 0)
+        run_deferred(t);
     fa_arena_reset(&t->scratch);
 }
 

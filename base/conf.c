@@ -26,9 +26,39 @@ enum { NAME_MAX_LEN = 128 };
 
 static int check_log_level(const char *text, uint64_t num, char *why, size_t whylen);
 static int check_upstream_url(const char *text, uint64_t num, char *why, size_t whylen);
+/* "name=url,...": a name without '=' or ',', an http:// or https:// url, no name twice */
+static int check_endpoints(const char *text, uint64_t num, char *why, size_t whylen)
+{
+    const char *s = text;
+    while (*s != 0) {
+        size_t item = strcspn(s, ","), name = strcspn(s, "=,");
+        if (name == 0 || name >= item) {
+            snprintf(why, whylen, "\"%.*s\" is not name=url", (int)item, s);
+            return -1;
+        }
+        const char *url = s + name + 1;
+        size_t ulen = item - name - 1;
+        if (!((ulen > 7 && strncmp(url, "http://", 7) == 0) || (ulen > 8 && strncmp(url, "https://", 8) == 0))) {
+            snprintf(why, whylen, "endpoint \"%.*s\": \"%.*s\" is not an http:// or https:// url", (int)name, s, (int)ulen, url);
+            return -1;
+        }
+        for (const char *p = text; p < s;) {
+            size_t pn = strcspn(p, "="), pi = strcspn(p, ",");
+            if (pn == name && strncmp(p, s, name) == 0) {
+                snprintf(why, whylen, "endpoint \"%.*s\" is named twice", (int)name, s);
+                return -1;
+            }
+            p += pi + (p[pi] == ',');
+        }
+        s += item + (s[item] == ',');
+    }
+    return 0;
+}
+
 static int check_dbrps(const char *text, uint64_t num, char *why, size_t whylen);
 static int check_pow2(const char *text, uint64_t num, char *why, size_t whylen);
 static int check_overflow(const char *text, uint64_t num, char *why, size_t whylen);
+static int check_endpoints(const char *text, uint64_t num, char *why, size_t whylen);
 
 /* Sections appear in this order in `faradd config`; keys without a dot come first. */
 const fa_conf_key_t fa_conf_keys[] = {
@@ -77,6 +107,8 @@ const fa_conf_key_t fa_conf_keys[] = {
       .min = 1, .max = 600000, .doc = "an engine thread this long inside one task counts as stalled: others run its other tasks" },
     { .name = "load.dir", .flag = "load-dir", .type = FA_CONF_STR, .offset = OFF(load_dir), .def = "",
       .doc = "Kapacitor's [load] directory: DIR/tasks/*.tick (with dbrp lines) start at startup, id = file name" },
+    { .name = "httppost.endpoints", .type = FA_CONF_STR, .offset = OFF(httppost_endpoints), .def = "",
+      .check = check_endpoints, .doc = "named URLs for httpPost().endpoint(name), as Kapacitor's [[httppost]]: name=url,name2=url2" },
     { .name = NULL },
 };
 

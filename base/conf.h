@@ -37,6 +37,7 @@ typedef struct fa_conf {
     uint64_t engine_idle_flush_ms;  /* engine.idle_flush: wall-clock idle flush of loaded tasks, 0 = off */
     uint64_t engine_stall_timeout_ms; /* engine.stall_timeout: a thread this long in one task is stalled */
     char *load_dir;                 /* load.dir: Kapacitor's [load] layout (DIR/tasks/NAME.tick); "" = none */
+    char *httppost_endpoints;       /* httppost.endpoints: "name=url,name2=url2" (Kapacitor's [[httppost]]) */
 } fa_conf_t;
 
 typedef enum fa_conf_type {

@@ -110,6 +110,9 @@ struct eng_env {
      * .tcp() and .exec() off the task thread. NULL = handlers are not fired (farad test, replays
      * that capture): events then only reach alert_event. Outlives every task using it. */
     struct eng_alert_svc *alert_svc;
+    /** httpPost().endpoint(name): Kapacitor's [[httppost]] as "name=url,name2=url2" (config key
+     * httppost.endpoints); NULL or "" = none. Read when a task starts. */
+    const char *httppost_endpoints;
 };
 
 typedef struct eng_dbrp { fa_str_t db, rp; } eng_dbrp_t;

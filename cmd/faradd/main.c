@@ -112,6 +112,7 @@ static int run(fa_conf_t *c)
     gethostname(hostname, sizeof hostname - 1);
     eng_alert_svc_conf_t asc = { .hostname = hostname };
     env.alert_svc = eng_alert_svc_new(&asc);
+    env.httppost_endpoints = c->httppost_endpoints;
     proxy_outwriter_t *ow = proxy_outwriter_new(c, err, sizeof err);
     if (ow == NULL || env.alert_svc == NULL) {
         fprintf(stderr, "faradd: %s\n", ow == NULL ? err : "cannot start the alert handler service");

@@ -105,7 +105,8 @@ Test(conf, table_is_well_formed)
         for (const fa_conf_key_t *j = fa_conf_keys; j < k; j++)
             cr_assert_str_neq(j->name, k->name);
     }
-    cr_assert_eq(n, 22); /* 15 + engine.{threads,queue_size,backlog,overflow,idle_flush,stall_timeout}, load.dir */
+    cr_assert_eq(n, 23); /* 15 + engine.{threads,queue_size,backlog,overflow,idle_flush,stall_timeout}, load.dir,
+                          * httppost.endpoints */
 }
 
 Test(conf, deinit_frees_every_string)
@@ -621,4 +622,22 @@ Test(conf, dump_groups_by_section_with_docs)
         cr_assert_not_null(strstr(s, line), "no \"%s\" in\n%s", line, s);
     }
     fa_buf_deinit(&out);
+}
+
+Test(conf, httppost_endpoints_are_name_url_pairs)
+{
+    fa_conf_t c;
+    char why[256];
+    fa_conf_init(&c);
+    cr_assert_str_eq(c.httppost_endpoints, "");
+    cr_assert_eq(fa_conf_set(&c, "httppost.endpoints", "a=http://127.0.0.1:1/x,b=https://h/y", NULL, why, sizeof why), 0, "%s", why);
+    cr_assert_str_eq(c.httppost_endpoints, "a=http://127.0.0.1:1/x,b=https://h/y");
+    cr_assert_eq(fa_conf_set(&c, "httppost.endpoints", "a=ftp://h", NULL, why, sizeof why), -1);
+    cr_assert(strstr(why, "httppost.endpoints") != NULL && strstr(why, "not an http") != NULL, "%s", why);
+    cr_assert_eq(fa_conf_set(&c, "httppost.endpoints", "http://h", NULL, why, sizeof why), -1);
+    cr_assert(strstr(why, "is not name=url") != NULL, "%s", why);
+    cr_assert_eq(fa_conf_set(&c, "httppost.endpoints", "a=http://h,a=http://g", NULL, why, sizeof why), -1);
+    cr_assert(strstr(why, "named twice") != NULL, "%s", why);
+    cr_assert_str_eq(c.httppost_endpoints, "a=http://127.0.0.1:1/x,b=https://h/y");
+    fa_conf_deinit(&c);
 }

@@ -16,6 +16,16 @@ static uint64_t mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* Adds 1 to a counter only the task's thread writes (one thread at a time runs a task, handed
+ * over with acquire/release by the task master): a relaxed load and store, not a locked
+ * read-modify-write; readers on other threads still see whole values. Returns the old value. */
+static inline uint64_t bump(atomic_uint_fast64_t *c)
+{
+    uint64_t v = atomic_load_explicit(c, memory_order_relaxed);
+    atomic_store_explicit(c, v + 1, memory_order_relaxed);
+    return v;
+}
+
 static void set_err(tick_err_t *err, int code, tick_pos_t pos, const char *fmt, ...)
 {
     va_list ap;
@@ -151,12 +161,12 @@ void eng_task_point(eng_task_t *t, fa_str_t db, fa_str_t rp, const eng_point_t *
 {
     if (!eng_task_wants(t, db, rp))
         return;
-    atomic_fetch_add_explicit(&t->points_in, 1, memory_order_relaxed);
+    bump(&t->points_in);
     if (p->time > t->now)
         t->now = p->time;
     eng_node_t *src = &t->nodes[0];
     eng_pt_t pt = { .p = *p, .group = 0, .dims = NULL };
-    atomic_fetch_add_explicit(&src->stats.collected, 1, memory_order_relaxed);
+    bump(&src->stats.collected);
     t->cur_db = db;
     t->cur_rp = rp;
     if (src->ops->point != NULL)
@@ -178,12 +188,12 @@ void eng_task_advance(eng_task_t *t, int64_t now)
 
 void eng_emit_point(eng_node_t *n, const eng_pt_t *p)
 {
-    atomic_fetch_add_explicit(&n->stats.emitted, 1, memory_order_relaxed);
+    bump(&n->stats.emitted);
     for (uint32_t i = 0; i < n->n_children; i++) {
         eng_node_t *c = n->children[i];
         if (c->ops->point == NULL)
             continue;
-        uint64_t k = atomic_fetch_add_explicit(&c->stats.collected, 1, memory_order_relaxed);
+        uint64_t k = bump(&c->stats.collected);
         if (k % ENG_EXEC_SAMPLE != 0) {
             c->ops->point(c, n, p);
             continue;
@@ -197,12 +207,12 @@ void eng_emit_point(eng_node_t *n, const eng_pt_t *p)
 
 void eng_emit_rows(eng_node_t *n, const eng_rows_t *b)
 {
-    atomic_fetch_add_explicit(&n->stats.emitted, 1, memory_order_relaxed);
+    bump(&n->stats.emitted);
     for (uint32_t i = 0; i < n->n_children; i++) {
         eng_node_t *c = n->children[i];
         if (c->ops->rows == NULL)
             continue;
-        uint64_t k = atomic_fetch_add_explicit(&c->stats.collected, 1, memory_order_relaxed);
+        uint64_t k = bump(&c->stats.collected);
         if (k % ENG_EXEC_SAMPLE != 0) {
             c->ops->rows(c, n, b);
             continue;

@@ -154,7 +154,7 @@ int eng_cron_parse(fa_str_t expr, eng_cron_t *out, char *err, size_t errlen, siz
     size_t flen[8];
     int n = 0;
     while (p < end) {
-        if (n == 8)
+        if (n == 7)
             break;
         f[n] = p;
         while (p < end && !isspace((unsigned char)*p))
@@ -166,7 +166,7 @@ int eng_cron_parse(fa_str_t expr, eng_cron_t *out, char *err, size_t errlen, siz
     }
     if (n < 5 || n > 7 || p < end) {
         *err_off = 0;
-        snprintf(err, errlen, "cron: %s fields in '%.*s': want 5, 6 or 7", p < end ? "more than 7" : n < 5 ? "too few" : "too many",
+        snprintf(err, errlen, "cron: %s fields in '%.*s': want 5, 6 or 7", p < end ? "more than 7" : "too few",
                  (int)expr.len, expr.ptr);
         return -1;
     }

@@ -24,6 +24,10 @@ static const eng_node_ops_t *const table[] = {
     &eng_node_join,
     &eng_node_httpPost,
     /* end eval, state, outputs, multi-parent nodes */
+    /* batch source and query */
+    &eng_node_batch,
+    &eng_node_query,
+    /* end batch source and query */
 };
 
 const eng_node_ops_t *eng_node_ops_find(const char *type)

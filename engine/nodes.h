@@ -26,4 +26,7 @@ typedef struct eng_influxdbout_opts {
 /** The options of influxDBOut node n (valid as long as its task); NULL for other nodes. */
 const eng_influxdbout_opts_t *eng_influxdbout_opts(const eng_node_t *n);
 /* end eval, state, outputs, multi-parent nodes */
+/* batch source and query */
+extern const eng_node_ops_t eng_node_batch, eng_node_query;
+/* end batch source and query */
 #endif

@@ -12,6 +12,7 @@
 
 #include "base/err.h"
 #include "engine/group.h"
+#include "engine/nodeutil.h"
 
 /* ---- InfluxQL scanning ---------------------------------------------------------------------- */
 
@@ -296,17 +297,6 @@ int eng_query_split(fa_str_t q, eng_query_t *out, fa_arena_t *a, char *err, size
 
 /* ---- time ----------------------------------------------------------------------------------- */
 
-/* ns from Go's zero time (0001-01-01T00:00:00Z) to the Unix epoch */
-#define GO_ZERO_TO_UNIX ((__int128)62135596800 * 1000000000)
-
-int64_t eng_go_truncate(int64_t t, int64_t d)
-{
-    if (d <= 0)
-        return t;
-    __int128 since_zero = (__int128)t + GO_ZERO_TO_UNIX;
-    return t - (int64_t)(since_zero % d);
-}
-
 void eng_query_bounds(const eng_query_t *q, int64_t tick, int64_t *start, int64_t *stop)
 {
     *stop = tick - q->offset;
@@ -333,24 +323,6 @@ int64_t eng_query_next_tick(const eng_query_t *q, int64_t prev, int64_t now)
     if (n + q->every <= now) /* the next one is past too: run the latest only */
         n += (now - n) / q->every * q->every;
     return n;
-}
-
-int eng_rfc3339(fa_buf_t *out, int64_t t)
-{
-    int64_t sec = t >= 0 ? t / 1000000000 : -((-t + 999999999) / 1000000000);
-    int64_t ns = t - sec * 1000000000;
-    time_t ts = (time_t)sec;
-    struct tm tm;
-    gmtime_r(&ts, &tm);
-    char frac[16] = "";
-    if (ns != 0) {
-        snprintf(frac, sizeof frac, ".%09" PRId64, ns);
-        size_t l = strlen(frac);
-        while (frac[l - 1] == '0')
-            frac[--l] = 0;
-    }
-    return fa_buf_appendf(out, "%04d-%02d-%02dT%02d:%02d:%02d%sZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                          tm.tm_min, tm.tm_sec, frac);
 }
 
 static int digits(const char *p, int n)

@@ -18,6 +18,7 @@
 #include "base/arena.h"
 #include "base/str.h"
 #include "engine/cron.h"
+#include "engine/nodeutil.h" /* eng_go_truncate, eng_rfc3339 */
 #include "engine/task.h"
 
 /** One source of the query's FROM clause ("db"."rp"."m"); empty parts were not written. */
@@ -49,9 +50,6 @@ typedef struct eng_query {
  * sources too), into arena a. 0, or -1 with err and *err_off (byte offset in q). */
 int eng_query_split(fa_str_t q, eng_query_t *out, fa_arena_t *a, char *err, size_t errlen, size_t *err_off);
 
-/** Go's Time.Truncate: t rounded down to a multiple of d counted from Go's zero time
- * (0001-01-01T00:00:00Z), t in ns since the Unix epoch. d <= 0 returns t. */
-int64_t eng_go_truncate(int64_t t, int64_t d);
 /** The bounds of the run at tick t: [t - offset - period, t - offset). */
 void eng_query_bounds(const eng_query_t *q, int64_t tick, int64_t *start, int64_t *stop);
 /** The first tick after the task started at `now`, or after tick `prev` (0 = none yet) once `now`
@@ -60,9 +58,6 @@ void eng_query_bounds(const eng_query_t *q, int64_t tick, int64_t *start, int64_
 int64_t eng_query_next_tick(const eng_query_t *q, int64_t prev, int64_t now);
 /** The InfluxQL text of the run over [start, stop) (NUL-terminated in out). 0 or FA_ENOMEM. */
 int eng_query_text(const eng_query_t *q, int64_t start, int64_t stop, fa_buf_t *out);
-/** RFC 3339 with nanoseconds, trailing zeros trimmed ("2022-01-02T00:05:00Z"), as InfluxQL time
- * literals and Kapacitor print them. Appends to out. */
-int eng_rfc3339(fa_buf_t *out, int64_t t);
 /** Parses an RFC 3339 time ("2022-01-02T00:05:00.25Z", offsets allowed). 0 or -1. */
 int eng_rfc3339_parse(fa_str_t s, int64_t *out);
 

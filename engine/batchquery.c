@@ -214,6 +214,7 @@ static int parse_sources(fa_str_t f, size_t base, eng_query_t *out, struct src_l
         }
         eng_query_source_t *src = &srcs->items[srcs->n++];
         *src = (eng_query_source_t){ 0 };
+        src->text = fa_str(s + start, i - start);
         src->measurement = seg[k - 1];
         if (k >= 2)
             src->rp = seg[k - 2];

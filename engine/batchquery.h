@@ -23,6 +23,7 @@
 
 /** One source of the query's FROM clause ("db"."rp"."m"); empty parts were not written. */
 typedef struct eng_query_source {
+    fa_str_t text;               /* the source as written */
     fa_str_t db, rp, measurement;
 } eng_query_source_t;
 

@@ -138,7 +138,7 @@ static int check_sources(eng_node_t *n, const tick_expr_t *text, tick_err_t *err
     eng_task_t *t = n->task;
     for (uint32_t i = 0; i < s->q.n_sources; i++) {
         const eng_query_source_t *src = &s->q.sources[i];
-        tick_pos_t pos = pos_in_string(text, (size_t)(src->measurement.ptr - text->v.str.ptr));
+        tick_pos_t pos = pos_in_string(text, (size_t)(src->text.ptr - text->v.str.ptr));
         if (src->db.len == 0)
             return fail_at(err, TICK_ETYPE, pos,
                            "%s: query source %.*s must name its database and retention policy (\"db\".\"rp\".measurement)",

@@ -12,6 +12,7 @@
 
 #include "base/base.h"
 #include "engine/engine.h"
+#include "engine/scheduler.h"
 #include "engine/taskmaster.h"
 #include "proxy/proxy.h"
 
@@ -119,8 +120,17 @@ static int run(fa_conf_t *c)
         else
             FA_LOG(FA_INFO, "load.dir %s: %d tasks started", c->load_dir, n);
     }
+    eng_sched_t *sched = NULL;
     if (eng_ingest_start(ingest) != 0 || eng_tm_start(tm) != 0 || proxy_server_start(srv) != 0) {
         fprintf(stderr, "faradd: cannot start threads\n");
+        goto Exit;
+    }
+    /* batch tasks: their queries go to the upstream on the scheduler's own thread (libcurl);
+     * upstream.timeout bounds each query */
+    eng_qclient_t *qc = eng_qclient_http_new(c->upstream_url, NULL, NULL, err, sizeof err);
+    eng_sched_opts_t so = { .timeout_ns = (int64_t)c->upstream_timeout_ms * 1000000 };
+    if (qc == NULL || (sched = eng_sched_new(tm, qc, &so, err, sizeof err)) == NULL || eng_sched_start(sched) != 0) {
+        fprintf(stderr, "faradd: batch scheduler: %s\n", qc == NULL || sched == NULL ? err : "cannot start its thread");
         goto Exit;
     }
     FA_LOG(FA_INFO, "faradd %s: proxy on %s (port %d) to upstream %s, API on %s (port %d), tee %s", FARAD_VERSION,
@@ -138,6 +148,7 @@ static int run(fa_conf_t *c)
     }
     rc = 0;
 Exit:
+    eng_sched_free(sched); /* stops watching the task master before it goes */
     proxy_server_stop(srv);
     eng_ingest_stop(ingest);
     eng_tm_free(tm); /* after the ingest drained its rings: the tasks run what is queued */

@@ -14,6 +14,7 @@
 #include "engine/alert_handlers.h"
 #include "engine/defs.h"
 #include "engine/engine.h"
+#include "engine/scheduler.h"
 #include "engine/taskmaster.h"
 #include "proxy/outwriter.h"
 #include "proxy/proxy.h"
@@ -97,6 +98,7 @@ static void load_dir(const fa_conf_t *c, proxy_server_t *srv)
 
 static int run(fa_conf_t *c)
 {
+    eng_sched_t *sched = NULL; /* before any goto Exit */
     char err[512];
     int level, rc = 1;
     if (fa_log_level_parse(c->log_level, &level) == 0)
@@ -165,6 +167,14 @@ static int run(fa_conf_t *c)
         fprintf(stderr, "faradd: cannot start threads\n");
         goto Exit;
     }
+    /* batch tasks: their queries go to the upstream on the scheduler's own thread (libcurl);
+     * upstream.timeout bounds each query */
+    eng_qclient_t *qc = eng_qclient_http_new(c->upstream_url, NULL, NULL, err, sizeof err);
+    eng_sched_opts_t so = { .timeout_ns = (int64_t)c->upstream_timeout_ms * 1000000 };
+    if (qc == NULL || (sched = eng_sched_new(tm, qc, &so, err, sizeof err)) == NULL || eng_sched_start(sched) != 0) {
+        fprintf(stderr, "faradd: batch scheduler: %s\n", qc == NULL || sched == NULL ? err : "cannot start its thread");
+        goto Exit;
+    }
     FA_LOG(FA_INFO, "faradd %s: proxy on %s (port %d) to upstream %s, API on %s (port %d), tee %s", FARAD_VERSION,
            c->proxy_bind, proxy_server_proxy_port(srv), c->upstream_url, c->api_bind, proxy_server_api_port(srv),
            *c->tee_dbrps ? c->tee_dbrps : "(none)");
@@ -181,6 +191,7 @@ static int run(fa_conf_t *c)
     }
     rc = 0;
 Exit:
+    eng_sched_free(sched); /* stops watching the task master before it goes */
     proxy_server_stop(srv);
     eng_ingest_stop(ingest);
     eng_defs_free(defs); /* the API thread is gone; running tasks belong to the task master */

@@ -710,7 +710,9 @@ static int load_id(const char *dir, char *id, size_t idlen, char *err, size_t er
         char line[80] = "";
         bool ok = fgets(line, sizeof line, f) != NULL;
         fclose(f);
-        line[strcspn(line, " \t\r\n")] = '\0';
+        size_t n = strlen(line);
+        while (n > 0 && isspace((unsigned char)line[n - 1]))
+            line[--n] = '\0';
         if (!ok || !is_id(line) || strlen(line) >= idlen)
             return fail(err, errlen, "%s: not an id (letters, digits, '-' and '_'); remove it to make a new one", path);
         snprintf(id, idlen, "%s", line);

@@ -28,8 +28,8 @@ CONNS = int(os.environ.get("BENCH_CONNS", "4"))
 LOADGEN = os.path.join(BUILD, "loadgen")
 
 
-def loadgen(port, lines):
-    r = subprocess.run([LOADGEN, "-port", str(port), "-db", "bench", "-conns", str(CONNS),
+def loadgen(port, lines, db="bench"):
+    r = subprocess.run([LOADGEN, "-port", str(port), "-db", db, "-conns", str(CONNS),
                         "-lines", str(lines), "-duration", str(DUR), "-grace", "30"],
                        capture_output=True, text=True, timeout=DUR + 120)
     line = [x for x in r.stdout.splitlines() if x.startswith("RESULT ")]
@@ -38,9 +38,9 @@ def loadgen(port, lines):
     return dict(kv.split("=", 1) for kv in line[0].split()[1:])
 
 
-def counted(f):
+def counted(f, db="bench"):
     for tags, values in h.kapacitor_stats(f.debug_vars(), "tee"):
-        if tags.get("database") == "bench":
+        if tags.get("database") == db:
             return values.get("points_received", 0), values.get("points_dropped", 0)
     return 0, 0
 
@@ -93,6 +93,12 @@ def run(lines):
     c2, dropped = counted(f)
     sent = int(b["lines"])
     sub = influx_subscriber(inf.url)
+    # (c) farad's side alone: loadgen posts to the API /write as influxd's subscriber does
+    cpu2 = cpu_secs(f.proc.p.pid)
+    c = loadgen(f.api_port, lines, db="direct")
+    cpu3 = cpu_secs(f.proc.p.pid)
+    time.sleep(1)
+    cc, cdrop = counted(f, "direct")
     f.stop()
     inf.stop()
     rows.append(("(b) influxd -> faradd (subscription)", lines, float(b["lines_per_s"]),
@@ -101,6 +107,10 @@ def run(lines):
                  % (sent, c2 - c0, 100.0 * (c2 - c0) / max(1, sent), dropped,
                     ", ".join("%s=%s" % kv for kv in sorted(sub.items())),
                     100.0 * (cpu1 - cpu0) / max(0.001, t2 - t0))))
+    rows.append(("(c) loadgen -> faradd API /write (farad's side alone)", lines, float(c["lines_per_s"]),
+                 None, cc / float(c["secs"]),
+                 "sent %s, counted %d, dropped %d, p99 %s us; faradd CPU %.0f%%"
+                 % (c["lines"], cc, cdrop, c["p99_us"], 100.0 * (cpu3 - cpu2) / float(c["secs"]))))
     return rows
 
 

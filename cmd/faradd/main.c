@@ -12,8 +12,10 @@
 #include <unistd.h>
 
 #include "base/base.h"
+#include "engine/alert_handlers.h"
 #include "engine/engine.h"
 #include "engine/taskmaster.h"
+#include "proxy/outwriter.h"
 #include "proxy/proxy.h"
 
 extern char **environ;
@@ -113,17 +115,32 @@ static int run(fa_conf_t *c)
         eng_ingest_free(ingest);
         return 1;
     }
+    /* what tasks reach the world through: influxDBOut -> the upstream writer, alert handlers
+     * -> the handler service (its own threads), log()/httpOut and alert events -> log lines */
+    eng_env_t env = eng_log_env;
+    char hostname[256] = "localhost";
+    gethostname(hostname, sizeof hostname - 1);
+    eng_alert_svc_conf_t asc = { .hostname = hostname };
+    env.alert_svc = eng_alert_svc_new(&asc);
+    proxy_outwriter_t *ow = proxy_outwriter_new(c, err, sizeof err);
+    if (ow == NULL || env.alert_svc == NULL) {
+        fprintf(stderr, "faradd: %s\n", ow == NULL ? err : "cannot start the alert handler service");
+        return 1;
+    }
+    proxy_outwriter_env(ow, &env);
     proxy_server_t *srv = proxy_server_new(c, ingest, err, sizeof err);
     if (srv == NULL) {
         fprintf(stderr, "faradd: %s\n", err);
         eng_tm_free(tm);
+        eng_alert_svc_free(env.alert_svc);
+        proxy_outwriter_free(ow);
         eng_ingest_free(ingest);
         return 1;
     }
     if (*c->load_dir) {
         eng_task_opts_t to = { .overflow = strcmp(c->engine_overflow, "block") == 0 ? ENG_OVERFLOW_BLOCK : ENG_OVERFLOW_DROP,
                                .idle_flush_ns = (int64_t)c->engine_idle_flush_ms * 1000000, .thread = -1 };
-        int n = eng_tm_load_dir(tm, c->load_dir, &eng_log_env, &to, err, sizeof err);
+        int n = eng_tm_load_dir(tm, c->load_dir, &env, &to, err, sizeof err);
         if (n < 0)
             FA_LOG(FA_ERROR, "%s", err);
         else
@@ -151,6 +168,8 @@ Exit:
     proxy_server_stop(srv);
     eng_ingest_stop(ingest);
     eng_tm_free(tm); /* after the ingest drained its rings: the tasks run what is queued */
+    eng_alert_svc_free(env.alert_svc); /* after the tasks: waits for events in flight */
+    proxy_outwriter_free(ow);          /* sends what the tasks queued */
     proxy_server_free(srv);
     eng_ingest_free(ingest);
     return rc;

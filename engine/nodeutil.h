@@ -1,0 +1,91 @@
+/* engine/nodeutil.h - small pieces the eval/state/output/multi-parent nodes share: a per-group
+ * table, a FIFO of copied points and batches, property calls repeated on a node
+ * (.field(..).field(..)), and Kapacitor's JSON and time text. Internal to engine/node_*.c. */
+#ifndef ENGINE_NODEUTIL_H
+#define ENGINE_NODEUTIL_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/arena.h"
+#include "base/str.h"
+#include "engine/task.h"
+
+/** Per-group values of a fixed size, kept in insertion order (the order groups first appeared).
+ * Grows by doubling (amortized, not per point). Values move when the table grows. */
+typedef struct eng_gmap {
+    uint64_t *_keys;  /* open addressing, _cap slots */
+    uint32_t *_slot;  /* value index + 1; 0 = empty */
+    uint32_t _cap;    /* power of two */
+    uint32_t n;       /* values */
+    uint32_t _vcap;
+    size_t val_size;
+    char *_vals;      /* n * val_size, insertion order */
+    uint64_t *_vkeys; /* key of each value */
+} eng_gmap_t;
+
+void eng_gmap_init(eng_gmap_t *m, size_t val_size);
+void eng_gmap_deinit(eng_gmap_t *m);
+/** The value of `key`, created zeroed (and *created set) when new; NULL only on malloc failure.
+ * The pointer is valid until the next eng_gmap_get that creates a value. */
+void *eng_gmap_get(eng_gmap_t *m, uint64_t key, bool *created);
+/** The value of `key`, or NULL. */
+void *eng_gmap_find(const eng_gmap_t *m, uint64_t key);
+/** The i-th value in insertion order (i < n), and its key. */
+static inline void *eng_gmap_at(const eng_gmap_t *m, uint32_t i) { return m->_vals + (size_t)i * m->val_size; }
+static inline uint64_t eng_gmap_key_at(const eng_gmap_t *m, uint32_t i) { return m->_vkeys[i]; }
+
+/** One point or one batch waiting in a node (union, join, barrier), deep-copied. */
+typedef struct eng_qitem {
+    int64_t time;       /* point time, or the batch's tmax */
+    uint32_t from;      /* parent index */
+    bool is_rows;
+    eng_pt_t pt;
+    eng_rows_t rows;
+} eng_qitem_t;
+
+/** A FIFO of copied items. Copies go into one of two arenas; when the live one passes
+ * `compact_bytes`, the items still queued are moved to the other and the first is reset, so
+ * memory stays proportional to what is queued. */
+typedef struct eng_ptq {
+    fa_arena_t _a[2];
+    int _cur;
+    eng_qitem_t *_items; /* ring of _cap */
+    uint32_t _head, n, _cap;
+    size_t compact_bytes;
+} eng_ptq_t;
+
+void eng_ptq_init(eng_ptq_t *q, size_t compact_bytes);
+void eng_ptq_deinit(eng_ptq_t *q);
+/** Appends a deep copy of p (or b when p is NULL) from parent `from`. */
+void eng_ptq_push(eng_ptq_t *q, uint32_t from, const eng_pt_t *p, const eng_rows_t *b);
+/** The i-th queued item (0 = oldest). */
+static inline eng_qitem_t *eng_ptq_at(eng_ptq_t *q, uint32_t i) { return &q->_items[(q->_head + i) & (q->_cap - 1)]; }
+/** Drops the oldest item; its memory stays valid until the next push. */
+void eng_ptq_pop(eng_ptq_t *q);
+/** Copies b (its points, tags and strings) into arena a. */
+void eng_rows_copy(fa_arena_t *a, eng_rows_t *dst, const eng_rows_t *src);
+
+/** Every call of property `name` on n, in script order, into calls (at most max); the count. */
+uint32_t eng_prop_calls(const eng_node_t *n, const char *name, const tick_call_t **calls, uint32_t max);
+
+/** Go's encoding/json float (plain decimals; exponent below 1e-6 or from 1e21), null for NaN/Inf. */
+int eng_json_float(fa_buf_t *b, double v);
+/** A JSON string as Go writes it: <, >, & as \u003c \u003e \u0026. */
+int eng_json_str(fa_buf_t *b, fa_str_t s);
+/** A field value as JSON. */
+int eng_json_value(fa_buf_t *b, const eng_value_t *v);
+/** RFC 3339 UTC with nanoseconds, trailing zeros trimmed: 2022-02-02T02:02:14.25Z. */
+int eng_rfc3339(fa_buf_t *b, int64_t ns);
+/** A float as plain decimals, never an exponent, shortest form that reads back (log lines). */
+int eng_plain_float(fa_buf_t *b, double v);
+/** Kapacitor's result row of one point (stream: all tags) or one batch: {"name","tags",
+ * "columns":["time",sorted fields (and, for a batch, tags not in the group)],"values":[...]}. */
+int eng_json_row_point(fa_buf_t *b, const eng_point_t *p);
+int eng_json_row_rows(fa_buf_t *b, const eng_rows_t *r);
+
+/** t rounded down to a multiple of d counted from Go's zero time (year 1), as Go's Truncate. */
+int64_t eng_go_truncate(int64_t t, int64_t d);
+/** t rounded to the nearest multiple of d (halves up) from Go's zero time, as Go's Round. */
+int64_t eng_go_round(int64_t t, int64_t d);
+#endif

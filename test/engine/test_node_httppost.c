@@ -1,0 +1,44 @@
+/* test/engine/test_node_httppost.c - engine/node_httppost.c against a loopback HTTP receiver
+ * started by the test: row JSON + newline, headers, status counters, points passed on at once. */
+#include <criterion/criterion.h>
+
+#include "test/engine/harness.h"
+#include "test/engine/http_sink.h"
+
+Test(node_httppost, posts_row_json_to_every_url_off_the_task_thread, .timeout = 30)
+{
+    static const int st[] = { 200, 500, 200, 200 };
+    http_sink_t sink;
+    cr_assert_eq(http_sink_start(&sink, st, 4), 0);
+    char script[512];
+    snprintf(script, sizeof script,
+             "stream|from()|httpPost('http://127.0.0.1:%d/a', 'http://127.0.0.1:%d/b').header('X-K', 'v').captureResponse().timeout(2s)\n",
+             sink.port, sink.port);
+    eng_harness_t h;
+    cr_assert_eq(eng_harness_new(&h, script, "db", "rp"), 0, "%s", h.err.msg);
+    eng_harness_feed(&h, "cpu,host=a v=1.5 1000000000\ncpu,host=b v=2i 2000000000\n");
+    /* passed on at once, before any answer */
+    cr_assert_str_eq(eng_harness_out(&h), "http_post2: cpu,host=a v=1.5 1000000000\nhttp_post2: cpu,host=b v=2i 2000000000\n");
+    cr_assert_eq(http_sink_wait(&sink, 4), 4);
+    eng_node_t *n = eng_harness_node(&h, "http_post2");
+    for (int i = 0; i < 500 && atomic_load(&n->stats.own[0]) + atomic_load(&n->stats.own[1]) < 4; i++)
+        usleep(10000);
+    cr_assert_eq(atomic_load(&n->stats.own[0]), 3);
+    cr_assert_eq(atomic_load(&n->stats.own[1]), 1);
+    pthread_mutex_lock(&sink.mu);
+    cr_assert_str_eq(sink.log,
+                     "POST /a HTTP/1.1\n{\"name\":\"cpu\",\"tags\":{\"host\":\"a\"},\"columns\":[\"time\",\"v\"],\"values\":[[\"1970-01-01T00:00:01Z\",1.5]]}\n\n"
+                     "POST /b HTTP/1.1\n{\"name\":\"cpu\",\"tags\":{\"host\":\"a\"},\"columns\":[\"time\",\"v\"],\"values\":[[\"1970-01-01T00:00:01Z\",1.5]]}\n\n"
+                     "POST /a HTTP/1.1\n{\"name\":\"cpu\",\"tags\":{\"host\":\"b\"},\"columns\":[\"time\",\"v\"],\"values\":[[\"1970-01-01T00:00:02Z\",2]]}\n\n"
+                     "POST /b HTTP/1.1\n{\"name\":\"cpu\",\"tags\":{\"host\":\"b\"},\"columns\":[\"time\",\"v\"],\"values\":[[\"1970-01-01T00:00:02Z\",2]]}\n\n");
+    pthread_mutex_unlock(&sink.mu);
+    eng_harness_free(&h);
+    http_sink_stop(&sink);
+}
+
+Test(node_httppost, endpoint_and_code_field_are_refused_at_define_time)
+{
+    eng_harness_t h;
+    cr_assert_eq(eng_harness_new(&h, "stream|from()|httpPost().endpoint('x')\n", "db", "rp"), -1);
+    cr_assert(strstr(h.err.msg, "endpoint()") != NULL, "%s", h.err.msg);
+}

@@ -5,6 +5,7 @@
  *   faradd config [-config FILE] [-FLAG VALUE ...]  print the effective configuration as YAML
  *   faradd version                                  print the version */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@ static void usage(FILE *f)
           "  config    print the effective configuration (defaults, file, FARAD_* and flags) as YAML\n"
           "  version   print the version\n"
           "Flags: -proxy-bind HOST:PORT, -api-bind HOST:PORT, -upstream URL, -data-dir DIR, -log-level LEVEL,\n"
+          "-subscribe (link as an InfluxDB subscription target), -advertise URL (where InfluxDB pushes),\n"
           "and one flag per configuration key (`faradd config` lists the keys; proxy.max_body is -proxy-max-body).\n",
           f);
 }
@@ -59,19 +61,27 @@ static int load_conf(fa_conf_t *c, int argc, char **argv, int first)
         const char *name = a[0] == '-' ? a + (a[1] == '-' ? 2 : 1) : NULL;
         const char *eq = name ? strchr(name, '=') : NULL;
         char flag[128];
-        if (name == NULL || (eq == NULL && i + 1 >= argc)) {
+        if (name == NULL) {
             fprintf(stderr, "faradd: %s: expected -FLAG VALUE\n", a);
             usage(stderr);
             return -1;
         }
         snprintf(flag, sizeof flag, "%.*s", (int)(eq ? (size_t)(eq - name) : strlen(name)), name);
-        const char *value = eq ? eq + 1 : argv[++i];
-        char source[140];
-        snprintf(source, sizeof source, "-%s", flag);
-        if (fa_conf_find_flag(flag) == NULL) {
+        const fa_conf_key_t *key = fa_conf_find_flag(flag);
+        if (key == NULL) {
             fprintf(stderr, "faradd: unknown flag -%s (see `faradd config` for the keys)\n", flag);
             return -1;
         }
+        /* a boolean flag alone (-subscribe) means true */
+        bool bare = eq == NULL && key->type == FA_CONF_BOOL && (i + 1 >= argc || argv[i + 1][0] == '-');
+        if (eq == NULL && !bare && i + 1 >= argc) {
+            fprintf(stderr, "faradd: %s: expected -FLAG VALUE\n", a);
+            usage(stderr);
+            return -1;
+        }
+        const char *value = eq ? eq + 1 : bare ? "true" : argv[++i];
+        char source[140];
+        snprintf(source, sizeof source, "-%s", flag);
         if (fa_conf_set(c, flag, value, source, err, sizeof err) != 0)
             goto Error;
     }

@@ -9,31 +9,31 @@
 
 #include "engine/point.h"
 
-#define ENG_GMAP_NONE UINT32_MAX
+#define ENG_GIDX_NONE UINT32_MAX
 
 /** Open-addressing map from a group id (any value, 0 included) to a dense index. No delete:
  * groups live as long as their node, as in Kapacitor. */
-typedef struct eng_wmap_slot {
+typedef struct eng_gidx_slot {
     uint64_t key;
-    uint32_t val;        /* ENG_GMAP_NONE = empty slot */
-} eng_wmap_slot_t;
+    uint32_t val;        /* ENG_GIDX_NONE = empty slot */
+} eng_gidx_slot_t;
 
-typedef struct eng_wmap {
-    eng_wmap_slot_t *_slots; /* key and value side by side: one cache line per probe */
+typedef struct eng_gidx {
+    eng_gidx_slot_t *_slots; /* key and value side by side: one cache line per probe */
     uint32_t _mask;
     uint32_t n;          /* entries */
-} eng_wmap_t;
+} eng_gidx_t;
 
-void eng_wmap_init(eng_wmap_t *m);
-void eng_wmap_deinit(eng_wmap_t *m);
-/** The index stored for key, or ENG_GMAP_NONE. */
-uint32_t eng_wmap_get(const eng_wmap_t *m, uint64_t key);
+void eng_gidx_init(eng_gidx_t *m);
+void eng_gidx_deinit(eng_gidx_t *m);
+/** The index stored for key, or ENG_GIDX_NONE. */
+uint32_t eng_gidx_get(const eng_gidx_t *m, uint64_t key);
 /** Stores key -> val (key must not be present yet). Aborts only on malloc failure. */
-void eng_wmap_put(eng_wmap_t *m, uint64_t key, uint32_t val);
+void eng_gidx_put(eng_gidx_t *m, uint64_t key, uint32_t val);
 /** Removes every entry, keeping the table's memory. */
-void eng_wmap_clear(eng_wmap_t *m);
+void eng_gidx_clear(eng_gidx_t *m);
 /** Heap bytes held. */
-size_t eng_wmap_bytes(const eng_wmap_t *m);
+size_t eng_gidx_bytes(const eng_gidx_t *m);
 
 /** Fixed-size records addressed by index; chunks of 4096 records, never moved. */
 typedef struct eng_slab {

@@ -23,7 +23,7 @@ struct derivative_state {
     fa_str_t field, as;
     int64_t unit;
     bool non_negative;
-    eng_wmap_t map;
+    eng_gidx_t map;
     eng_slab_t groups;
 };
 
@@ -41,7 +41,7 @@ static int derivative_init(eng_node_t *n, tick_err_t *err)
         snprintf(err->msg, sizeof err->msg, "derivative unit must be greater than zero");
         return -1;
     }
-    eng_wmap_init(&s->map);
+    eng_gidx_init(&s->map);
     eng_slab_init(&s->groups, sizeof(struct dgroup));
     return 0;
 }
@@ -50,7 +50,7 @@ static void derivative_deinit(eng_node_t *n)
 {
     struct derivative_state *s = n->state;
     eng_slab_deinit(&s->groups);
-    eng_wmap_deinit(&s->map);
+    eng_gidx_deinit(&s->map);
 }
 
 /* 1 with *out when p gives a value; 0 otherwise (state updated as Kapacitor does) */
@@ -106,10 +106,10 @@ static void with_value(fa_arena_t *a, fa_str_t as, const eng_point_t *p, double 
 static void derivative_point(eng_node_t *n, eng_node_t *from, const eng_pt_t *p)
 {
     struct derivative_state *s = n->state;
-    uint32_t i = eng_wmap_get(&s->map, p->group);
-    if (i == ENG_GMAP_NONE) {
+    uint32_t i = eng_gidx_get(&s->map, p->group);
+    if (i == ENG_GIDX_NONE) {
         i = eng_slab_add(&s->groups);
-        eng_wmap_put(&s->map, p->group, i);
+        eng_gidx_put(&s->map, p->group, i);
         atomic_store_explicit(&n->stats.cardinality, s->groups.n, memory_order_relaxed);
     }
     double v;

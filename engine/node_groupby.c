@@ -28,12 +28,12 @@ struct groupby_state {
     fa_str_t *exclude;
     uint32_t n_exclude;
     /* `*`: key-set hash -> index into star_dims */
-    eng_wmap_t star_map;
+    eng_gidx_t star_map;
     const eng_dims_t **star_dims;
     uint64_t *star_hash;
     uint32_t n_star, cap_star;
     /* batch regrouping */
-    eng_wmap_t pmap;
+    eng_gidx_t pmap;
     eng_slab_t pending;
     eng_blkpool_t pool;
     fa_str_t name;            /* of the pending batches (copied) */
@@ -66,8 +66,8 @@ static int groupby_init(eng_node_t *n, tick_err_t *err)
     }
     if (!s->star)
         s->dims = eng_dims_new(&n->task->arena, tags, k, s->by_name);
-    eng_wmap_init(&s->star_map);
-    eng_wmap_init(&s->pmap);
+    eng_gidx_init(&s->star_map);
+    eng_gidx_init(&s->pmap);
     eng_slab_init(&s->pending, sizeof(struct pending));
     eng_blkpool_init(&s->pool, 2048, 256);
     fa_arena_init(&s->name_arena, 256, 0);
@@ -81,8 +81,8 @@ static void groupby_deinit(eng_node_t *n)
         eng_ptbuf_clear(&((struct pending *)eng_slab_at(&s->pending, i))->buf, &s->pool);
     eng_blkpool_deinit(&s->pool);
     eng_slab_deinit(&s->pending);
-    eng_wmap_deinit(&s->pmap);
-    eng_wmap_deinit(&s->star_map);
+    eng_gidx_deinit(&s->pmap);
+    eng_gidx_deinit(&s->star_map);
     free(s->star_dims);
     free(s->star_hash);
     fa_arena_deinit(&s->name_arena);
@@ -116,8 +116,8 @@ static const eng_dims_t *star_dims(eng_node_t *n, const eng_point_t *p, uint64_t
     struct groupby_state *s = n->state;
     uint64_t h = keys_hash(s, p);
     for (uint64_t probe = h;; probe++) { /* a 64-bit collision moves on to the next key */
-        uint32_t i = eng_wmap_get(&s->star_map, probe);
-        if (i == ENG_GMAP_NONE) {
+        uint32_t i = eng_gidx_get(&s->star_map, probe);
+        if (i == ENG_GIDX_NONE) {
             fa_arena_t *a = &n->task->arena;
             fa_str_t *keys = FA_NEW(a, fa_str_t, p->n_tags ? p->n_tags : 1);
             uint32_t k = 0;
@@ -133,7 +133,7 @@ static const eng_dims_t *star_dims(eng_node_t *n, const eng_point_t *p, uint64_t
             }
             s->star_dims[s->n_star] = eng_dims_new(a, keys, k, s->by_name);
             s->star_hash[s->n_star] = probe;
-            eng_wmap_put(&s->star_map, probe, s->n_star);
+            eng_gidx_put(&s->star_map, probe, s->n_star);
             *kh = probe;
             return s->star_dims[s->n_star++];
         }
@@ -188,7 +188,7 @@ static void flush(eng_node_t *n)
         eng_ptbuf_clear(&pg->buf, &s->pool);
     }
     eng_slab_clear(&s->pending);
-    eng_wmap_clear(&s->pmap);
+    eng_gidx_clear(&s->pmap);
     s->has_pending = false;
 }
 
@@ -208,10 +208,10 @@ static void groupby_rows(eng_node_t *n, eng_node_t *from, const eng_rows_t *b)
         const eng_dims_t *dims;
         uint64_t group;
         regroup(n, p, &dims, &group);
-        uint32_t k = eng_wmap_get(&s->pmap, group);
-        if (k == ENG_GMAP_NONE) {
+        uint32_t k = eng_gidx_get(&s->pmap, group);
+        if (k == ENG_GIDX_NONE) {
             k = eng_slab_add(&s->pending);
-            eng_wmap_put(&s->pmap, group, k);
+            eng_gidx_put(&s->pmap, group, k);
             struct pending *pg = eng_slab_at(&s->pending, k);
             pg->id = group;
             pg->dims = dims;

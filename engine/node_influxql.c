@@ -26,7 +26,7 @@ struct iql_group {
 
 struct iql_state {
     eng_iql_spec_t spec;
-    eng_wmap_t map;
+    eng_gidx_t map;
     eng_slab_t groups;
     eng_blkpool_t pool;
     bool tables;
@@ -95,7 +95,7 @@ static void tables_init(struct iql_state *s)
 {
     if (s->tables)
         return;
-    eng_wmap_init(&s->map);
+    eng_gidx_init(&s->map);
     eng_slab_init(&s->groups, sizeof(struct iql_group));
     eng_blkpool_init(&s->pool, 2048, 256);
     s->tables = true;
@@ -110,7 +110,7 @@ static void iql_deinit(eng_node_t *n)
         eng_ptbuf_clear(&((struct iql_group *)eng_slab_at(&s->groups, i))->buf, &s->pool);
     eng_blkpool_deinit(&s->pool);
     eng_slab_deinit(&s->groups);
-    eng_wmap_deinit(&s->map);
+    eng_gidx_deinit(&s->map);
     s->tables = false;
 }
 
@@ -232,10 +232,10 @@ static void iql_rows(eng_node_t *n, eng_node_t *from, const eng_rows_t *b) { red
 static struct iql_group *group_of(struct iql_state *s, const eng_pt_t *p)
 {
     tables_init(s);
-    uint32_t i = eng_wmap_get(&s->map, p->group);
-    if (i == ENG_GMAP_NONE) {
+    uint32_t i = eng_gidx_get(&s->map, p->group);
+    if (i == ENG_GIDX_NONE) {
         i = eng_slab_add(&s->groups);
-        eng_wmap_put(&s->map, p->group, i);
+        eng_gidx_put(&s->map, p->group, i);
         struct iql_group *g = eng_slab_at(&s->groups, i);
         g->id = p->group;
         g->dims = p->dims;

@@ -42,7 +42,7 @@ struct window_state {
     bool align, fill_period, by_count, fused;
     size_t *acc_off;        /* fused: offset of each child's state in a group record */
     size_t rec_size;
-    eng_wmap_t map;
+    eng_gidx_t map;
     eng_slab_t groups;
     eng_blkpool_t pool;
     fa_arena_t arena;       /* group names and tags: live as long as the node */
@@ -103,7 +103,7 @@ static int window_init(eng_node_t *n, tick_err_t *err)
     } else {
         s->rec_size += sizeof(eng_ptbuf_t);
     }
-    eng_wmap_init(&s->map);
+    eng_gidx_init(&s->map);
     eng_slab_init(&s->groups, s->rec_size);
     eng_blkpool_init(&s->pool, 2048, 1024);
     fa_arena_init(&s->arena, 65536, 0);
@@ -118,13 +118,13 @@ static void window_deinit(eng_node_t *n)
             eng_ptbuf_clear((eng_ptbuf_t *)((struct wgroup *)eng_slab_at(&s->groups, i) + 1), &s->pool);
     eng_blkpool_deinit(&s->pool);
     eng_slab_deinit(&s->groups);
-    eng_wmap_deinit(&s->map);
+    eng_gidx_deinit(&s->map);
     fa_arena_deinit(&s->arena);
 }
 
 static size_t state_bytes(const struct window_state *s)
 {
-    return eng_wmap_bytes(&s->map) + eng_slab_bytes(&s->groups) + s->pool.bytes + fa_arena_used(&s->arena);
+    return eng_gidx_bytes(&s->map) + eng_slab_bytes(&s->groups) + s->pool.bytes + fa_arena_used(&s->arena);
 }
 
 /* Go's time.Truncate: down to a multiple of d counted from year 1 (-62135596800 s from the epoch) */
@@ -145,11 +145,11 @@ static fa_str_t keep_str(struct window_state *s, fa_str_t v)
 static struct wgroup *group_of(eng_node_t *n, const eng_pt_t *p)
 {
     struct window_state *s = n->state;
-    uint32_t i = eng_wmap_get(&s->map, p->group);
-    if (i != ENG_GMAP_NONE)
+    uint32_t i = eng_gidx_get(&s->map, p->group);
+    if (i != ENG_GIDX_NONE)
         return eng_slab_at(&s->groups, i);
     i = eng_slab_add(&s->groups);
-    eng_wmap_put(&s->map, p->group, i);
+    eng_gidx_put(&s->map, p->group, i);
     struct wgroup *g = eng_slab_at(&s->groups, i);
     g->id = p->group;
     g->dims = p->dims;

@@ -37,6 +37,10 @@ static const eng_node_ops_t *const table[] = {
     &eng_node_flatten,
     &eng_node_barrier,
     /* end combine, flatten, barrier */
+    /* batch source and query */
+    &eng_node_batch,
+    &eng_node_query,
+    /* end batch source and query */
 };
 
 const eng_node_ops_t *eng_node_ops_find(const char *type)

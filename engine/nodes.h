@@ -39,4 +39,7 @@ extern const eng_node_ops_t eng_node_count, eng_node_distinct, eng_node_mean, en
 /* combine, flatten, barrier */
 extern const eng_node_ops_t eng_node_combine, eng_node_flatten, eng_node_barrier;
 /* end combine, flatten, barrier */
+/* batch source and query */
+extern const eng_node_ops_t eng_node_batch, eng_node_query;
+/* end batch source and query */
 #endif

@@ -16,16 +16,6 @@ static uint64_t mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Adds 1 to a counter only the task's thread writes (one thread at a time runs a task, handed
- * over with acquire/release by the task master): a relaxed load and store, not a locked
- * read-modify-write; readers on other threads still see whole values. Returns the old value. */
-static inline uint64_t bump(atomic_uint_fast64_t *c)
-{
-    uint64_t v = atomic_load_explicit(c, memory_order_relaxed);
-    atomic_store_explicit(c, v + 1, memory_order_relaxed);
-    return v;
-}
-
 static void set_err(tick_err_t *err, int code, tick_pos_t pos, const char *fmt, ...)
 {
     va_list ap;
@@ -136,6 +126,15 @@ bool eng_task_wants(const eng_task_t *t, fa_str_t db, fa_str_t rp)
         if (fa_str_eq(t->dbrps[i].db, db) && fa_str_eq(t->dbrps[i].rp, rp))
             return true;
     return false;
+}
+
+/* Node counters have one writer, the task's thread (a task runs on one thread at a time), and
+ * readers elsewhere: a relaxed load and store, no locked add. */
+static inline uint64_t bump(atomic_uint_fast64_t *c)
+{
+    uint64_t v = atomic_load_explicit(c, memory_order_relaxed);
+    atomic_store_explicit(c, v + 1, memory_order_relaxed);
+    return v;
 }
 
 void eng_task_defer(eng_node_t *n)

@@ -7,6 +7,8 @@ static const eng_node_ops_t *const table[] = {
     &eng_node_stream,
     &eng_node_from,
     &eng_node_where,
+    /* alert */
+    &eng_node_alert,
     /* eval, state, outputs, multi-parent nodes */
     &eng_node_eval,
     &eng_node_shift,
@@ -24,6 +26,12 @@ static const eng_node_ops_t *const table[] = {
     &eng_node_join,
     &eng_node_httpPost,
     /* end eval, state, outputs, multi-parent nodes */
+    /* windows, groupBy, InfluxQL functions, derivative */
+    &eng_node_window, &eng_node_groupby, &eng_node_derivative, &eng_node_count, &eng_node_distinct, &eng_node_mean,
+    &eng_node_median, &eng_node_mode, &eng_node_spread, &eng_node_sum, &eng_node_stddev, &eng_node_first,
+    &eng_node_last, &eng_node_min, &eng_node_max, &eng_node_percentile, &eng_node_top, &eng_node_bottom,
+    &eng_node_difference, &eng_node_elapsed, &eng_node_moving_average, &eng_node_cumulative_sum,
+    &eng_node_holt_winters, &eng_node_holt_winters_fit,
     /* batch source and query */
     &eng_node_batch,
     &eng_node_query,

@@ -6,6 +6,8 @@
 #include "engine/task.h"
 
 extern const eng_node_ops_t eng_node_stream, eng_node_from, eng_node_where;
+/* alert */
+extern const eng_node_ops_t eng_node_alert;
 /* eval, state, outputs, multi-parent nodes */
 extern const eng_node_ops_t eng_node_eval, eng_node_shift, eng_node_sample, eng_node_default, eng_node_delete,
     eng_node_changeDetect, eng_node_stateCount, eng_node_stateDuration, eng_node_log, eng_node_httpOut,
@@ -26,6 +28,13 @@ typedef struct eng_influxdbout_opts {
 /** The options of influxDBOut node n (valid as long as its task); NULL for other nodes. */
 const eng_influxdbout_opts_t *eng_influxdbout_opts(const eng_node_t *n);
 /* end eval, state, outputs, multi-parent nodes */
+
+/* windows, groupBy, InfluxQL functions, derivative */
+extern const eng_node_ops_t eng_node_window, eng_node_groupby, eng_node_derivative;
+extern const eng_node_ops_t eng_node_count, eng_node_distinct, eng_node_mean, eng_node_median, eng_node_mode,
+    eng_node_spread, eng_node_sum, eng_node_stddev, eng_node_first, eng_node_last, eng_node_min, eng_node_max,
+    eng_node_percentile, eng_node_top, eng_node_bottom, eng_node_difference, eng_node_elapsed, eng_node_moving_average,
+    eng_node_cumulative_sum, eng_node_holt_winters, eng_node_holt_winters_fit;
 /* batch source and query */
 extern const eng_node_ops_t eng_node_batch, eng_node_query;
 /* end batch source and query */

@@ -154,14 +154,23 @@ void eng_task_advance(eng_task_t *t, int64_t now)
     fa_arena_reset(&t->scratch);
 }
 
+/* Node counters have one writer, the task's thread (a task runs on one thread at a time), and
+ * readers elsewhere: a relaxed load and store, no locked add. */
+static inline uint64_t bump(atomic_uint_fast64_t *c)
+{
+    uint64_t v = atomic_load_explicit(c, memory_order_relaxed);
+    atomic_store_explicit(c, v + 1, memory_order_relaxed);
+    return v;
+}
+
 void eng_emit_point(eng_node_t *n, const eng_pt_t *p)
 {
-    atomic_fetch_add_explicit(&n->stats.emitted, 1, memory_order_relaxed);
+    bump(&n->stats.emitted);
     for (uint32_t i = 0; i < n->n_children; i++) {
         eng_node_t *c = n->children[i];
         if (c->ops->point == NULL)
             continue;
-        uint64_t k = atomic_fetch_add_explicit(&c->stats.collected, 1, memory_order_relaxed);
+        uint64_t k = bump(&c->stats.collected);
         if (k % ENG_EXEC_SAMPLE != 0) {
             c->ops->point(c, n, p);
             continue;
@@ -175,12 +184,12 @@ void eng_emit_point(eng_node_t *n, const eng_pt_t *p)
 
 void eng_emit_rows(eng_node_t *n, const eng_rows_t *b)
 {
-    atomic_fetch_add_explicit(&n->stats.emitted, 1, memory_order_relaxed);
+    bump(&n->stats.emitted);
     for (uint32_t i = 0; i < n->n_children; i++) {
         eng_node_t *c = n->children[i];
         if (c->ops->rows == NULL)
             continue;
-        uint64_t k = atomic_fetch_add_explicit(&c->stats.collected, 1, memory_order_relaxed);
+        uint64_t k = bump(&c->stats.collected);
         if (k % ENG_EXEC_SAMPLE != 0) {
             c->ops->rows(c, n, b);
             continue;

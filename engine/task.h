@@ -102,6 +102,10 @@ struct eng_env {
     void (*alert_event)(void *ud, eng_node_t *n, fa_str_t json);
     /** log(), httpOut(): a line of output, or the latest httpOut result (JSON). */
     void (*output)(void *ud, eng_node_t *n, fa_str_t kind, fa_str_t text);
+    /** alert: the handler service (engine/alert_handlers.h) that runs the node's .log(), .post(),
+     * .tcp() and .exec() off the task thread. NULL = handlers are not fired (farad test, replays
+     * that capture): events then only reach alert_event. Outlives every task using it. */
+    struct eng_alert_svc *alert_svc;
 };
 
 typedef struct eng_dbrp { fa_str_t db, rp; } eng_dbrp_t;

@@ -5,6 +5,7 @@
  *  - control threads (add/remove/stats, serialized by tm->lock): slot setup and teardown, the
  *    index they build; changes reach the ingest thread through eng_ingest_sync. */
 #include "engine/taskmaster.h"
+#include "engine/parker.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -71,6 +72,7 @@ struct tm_thread {
     eng_ring_spsc_t done;    /* this thread -> ingest: refs no task needs any more */
     atomic_int_fast64_t busy_since; /* mono ns when it entered a task, 0 = not in one */
     unsigned n_tasks;        /* homed here (control threads, under the lock) */
+    eng_parker_t parker;     /* the ingest wakes it when it queues work for its tasks */
 };
 
 /* The routing index: immutable once built. */
@@ -219,8 +221,10 @@ static void count_drop(struct tm_slot *s, uint32_t points)
 /* Hands ref to one task by its overflow policy. */
 static void deliver(eng_tm_t *tm, struct tm_slot *s, struct tm_ref *r, uint32_t points)
 {
-    if (s->bl_n == 0 && eng_ring_spsc_push(&s->queue, r))
+    if (s->bl_n == 0 && eng_ring_spsc_push(&s->queue, r)) {
+        eng_parker_wake(&tm->threads[s->home].parker);
         return;
+    }
     if (s->overflow == ENG_OVERFLOW_BLOCK && s->bl_n < tm->o.backlog) {
         s->backlog[(s->bl_head + s->bl_n) % tm->o.backlog] = r;
         if (s->bl_n++ == 0)
@@ -278,6 +282,7 @@ static unsigned retry_backlogs(eng_tm_t *tm)
     for (unsigned i = 0; i < hi && tm->n_backlogged != 0; i++) {
         struct tm_slot *s = &tm->slots[i];
         while (s->bl_n != 0 && eng_ring_spsc_push(&s->queue, s->backlog[s->bl_head])) {
+            eng_parker_wake(&tm->threads[s->home].parker);
             s->bl_head = (s->bl_head + 1) % tm->o.backlog;
             moved++;
             if (--s->bl_n == 0)
@@ -287,7 +292,7 @@ static unsigned retry_backlogs(eng_tm_t *tm)
     return moved;
 }
 
-static unsigned poll(void *ctx, eng_ingest_t *g)
+static unsigned router_poll(void *ctx, eng_ingest_t *g)
 {
     eng_tm_t *tm = ctx;
     unsigned n = 0;
@@ -741,6 +746,8 @@ static unsigned pass(struct tm_thread *th)
     return work;
 }
 
+static unsigned pass_fn(void *th) { return pass(th); }
+
 static void *engine_main(void *arg)
 {
     struct tm_thread *th = arg;
@@ -753,7 +760,9 @@ static void *engine_main(void *arg)
         }
         if (++idle < 64)
             continue;
-        nap(idle < 1024 ? 50000 : 1000000);
+        /* woken by the ingest when it queues a batch; the timeout covers idle flushes, the
+         * throughput sampling and taking over a stalled thread's tasks */
+        eng_parker_park(&th->parker, pass_fn, th, 10);
     }
     while (pass(th) != 0)
         ;
@@ -798,10 +807,12 @@ eng_tm_t *eng_tm_new(eng_ingest_t *ingest, const eng_tm_opts_t *opts, char *err,
     for (unsigned i = 0; i < tm->o.threads; i++) {
         tm->threads[i].tm = tm;
         tm->threads[i].idx = i;
+        if (eng_parker_init(&tm->threads[i].parker) != 0)
+            goto Nomem;
         if (eng_ring_spsc_init(&tm->threads[i].done, "engine-done", done_slots) != 0)
             goto Nomem;
     }
-    eng_ingest_router_t r = { .ctx = tm, .route = route, .poll = poll };
+    eng_ingest_router_t r = { .ctx = tm, .route = route, .poll = router_poll };
     eng_ingest_set_router(ingest, &r);
     return tm;
 Nomem:
@@ -850,7 +861,7 @@ static void unroute_all(void *arg)
 static void detach_on_ingest(void *arg)
 {
     eng_tm_t *tm = arg;
-    poll(tm, tm->ingest);
+    router_poll(tm, tm->ingest);
     eng_ingest_set_router(tm->ingest, NULL);
 }
 
@@ -872,9 +883,12 @@ void eng_tm_free(eng_tm_t *tm)
         }
         eng_ingest_sync(tm->ingest, detach_on_ingest, tm);
     }
-    for (unsigned i = 0; tm->threads != NULL && i < tm->o.threads; i++)
+    for (unsigned i = 0; tm->threads != NULL && i < tm->o.threads; i++) {
         if (tm->threads[i].done._slots != NULL)
             eng_ring_spsc_deinit(&tm->threads[i].done);
+        if (tm->threads[i].tm != NULL) /* its parker was initialised */
+            eng_parker_deinit(&tm->threads[i].parker);
+    }
     while (tm->all_refs != NULL) {
         struct tm_ref *r = tm->all_refs;
         tm->all_refs = r->all_next;

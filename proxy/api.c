@@ -1,5 +1,7 @@
-/* proxy/api.c - the API listener (default :9092): Kapacitor's /kapacitor/v1/ routes grow here.
- * For now: ping and /debug/vars with the ingest counters, in Kapacitor's shape. */
+/* proxy/api.c - the API listener (default :9092): ping, the subscription target /write and
+ * /debug/vars (ingest counters and task stats, in Kapacitor's shape); the task API's routes are
+ * in api_tasks.c. */
+#include "proxy/api.h"
 #include "proxy/internal.h"
 
 #include <jansson.h>
@@ -7,29 +9,13 @@
 #include <string.h>
 #include <unistd.h>
 
-static void add_kapacitor_headers(h2o_req_t *req)
-{
-    h2o_add_header_by_str(&req->pool, &req->res.headers, H2O_STRLIT("x-kapacitor-version"), 0, "X-Kapacitor-Version",
-                          H2O_STRLIT("farad-" FARAD_VERSION));
-}
+static void add_kapacitor_headers(h2o_req_t *req) { api_add_headers(req); }
 
-static void send_json(h2o_req_t *req, int status, const char *reason, json_t *doc)
-{
-    char *s = json_dumps(doc, JSON_COMPACT);
-    json_decref(doc);
-    size_t n = s ? strlen(s) : 0;
-    h2o_iovec_t body = h2o_strdup(&req->pool, s ? s : "", n);
-    free(s);
-    req->res.status = status;
-    req->res.reason = reason;
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
-    add_kapacitor_headers(req);
-    h2o_send_inline(req, body.base, body.len);
-}
+static void send_json(h2o_req_t *req, int status, const char *reason, json_t *doc) { api_send_json(req, status, doc); }
 
 static void send_api_error(h2o_req_t *req, int status, const char *reason, const char *msg)
 {
-    send_json(req, status, reason, json_pack("{s:s}", "error", msg));
+    api_send_error(req, status, msg);
 }
 
 static int on_ping(h2o_handler_t *self, h2o_req_t *req)
@@ -82,6 +68,44 @@ static void add_measurement_row(void *arg, const eng_statrow_t *r)
     json_object_set_new(v->stats, key, json_pack("{s:s,s:o,s:o}", "name", "ingress", "tags", tags, "values", values));
 }
 
+/* per running task: "task" (throughput, points) and one "nodes" entry per node, as Kapacitor's stats */
+static void add_task_rows(proxy_api_t *api, struct vars_ctx *v, const char *host)
+{
+    eng_tdef_t *all[1024];
+    uint32_t n = eng_defs_tasks(api->defs, "", 0, all, 1024);
+    char key[300];
+    for (uint32_t i = 0; i < n; i++) {
+        const eng_task_t *task = all[i]->running;
+        eng_tm_task_stats_t ts;
+        if (task == NULL || eng_tm_task_stats(api->tm, all[i]->id, &ts) != 0)
+            continue;
+        snprintf(key, sizeof key, "task:%s", all[i]->id);
+        json_object_set_new(v->stats, key,
+                            json_pack("{s:s,s:{s:s,s:s,s:s},s:{s:f,s:I,s:I,s:I,s:I}}", "name", "task", "tags", "task",
+                                      all[i]->id, "host", host, "task_master", "main", "values", "throughput",
+                                      ts.throughput, "points_in", (json_int_t)ts.points_in, "points_dropped",
+                                      (json_int_t)ts.points_dropped, "batches_in", (json_int_t)ts.batches_in,
+                                      "batches_dropped", (json_int_t)ts.batches_dropped));
+        for (uint32_t k = 0; k < task->n_nodes; k++) {
+            const eng_node_t *nd = &task->nodes[k];
+            uint64_t samples = atomic_load(&nd->stats.exec_samples);
+            json_t *values = json_pack("{s:I,s:I,s:I,s:I,s:I}", "avg_exec_time_ns",
+                                       (json_int_t)(samples ? atomic_load(&nd->stats.exec_ns) / samples : 0), "collected",
+                                       (json_int_t)atomic_load(&nd->stats.collected), "emitted",
+                                       (json_int_t)atomic_load(&nd->stats.emitted), "errors",
+                                       (json_int_t)atomic_load(&nd->stats.errors), "working_cardinality",
+                                       (json_int_t)atomic_load(&nd->stats.cardinality));
+            for (unsigned c = 0; nd->ops->counters != NULL && nd->ops->counters[c] != NULL && c < 8; c++)
+                json_object_set_new(values, nd->ops->counters[c], json_integer((json_int_t)atomic_load(&nd->stats.own[c])));
+            snprintf(key, sizeof key, "nodes:%s:%s", all[i]->id, nd->name);
+            json_object_set_new(v->stats, key,
+                                json_pack("{s:s,s:{s:s,s:s,s:s,s:s,s:s},s:o}", "name", "nodes", "tags", "task", all[i]->id,
+                                          "node", nd->name, "type", nd->ops->type, "host", host, "task_master", "main",
+                                          "values", values));
+        }
+    }
+}
+
 static int on_debug_vars(h2o_handler_t *self, h2o_req_t *req)
 {
     proxy_thread_t *t = proxy_thread_of(req);
@@ -90,10 +114,47 @@ static int on_debug_vars(h2o_handler_t *self, h2o_req_t *req)
     struct vars_ctx v = { json_object(), 0 };
     eng_statmap_each(eng_ingest_dbrp_stats(t->server->ingest), add_dbrp_row, &v);
     eng_statmap_each(eng_ingest_measurement_stats(t->server->ingest), add_measurement_row, &v);
-    json_t *doc = json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:s,s:o}", "version", FARAD_VERSION, "platform", "farad", "host", host,
-                            "num_tasks", 0, "num_enabled_tasks", 0, "num_subscriptions", 0, "product", "farad", "kapacitor",
-                            v.stats);
+    uint32_t n_tasks = 0, n_enabled = 0;
+    proxy_api_t *api = t->server->api;
+    if (api != NULL && api->defs != NULL) {
+        eng_defs_counts(api->defs, &n_tasks, &n_enabled);
+        add_task_rows(api, &v, host);
+    }
+    proxy_subs_stats_t ss = { 0 };
+    if (t->server->subs != NULL) {
+        proxy_subs_get_stats(t->server->subs, &ss);
+        json_t *tags = json_pack("{s:s,s:s}", "name", proxy_subs_name(t->server->subs), "url", proxy_subs_url(t->server->subs));
+        json_t *values = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b}", "num_subscriptions", (json_int_t)ss.num_subscriptions,
+                                   "syncs", (json_int_t)ss.syncs, "links", (json_int_t)ss.links, "repairs", (json_int_t)ss.repairs,
+                                   "drops", (json_int_t)ss.drops, "stale_dropped", (json_int_t)ss.stale_dropped, "errors",
+                                   (json_int_t)ss.errors, "linked", ss.linked);
+        json_object_set_new(v.stats, "subscriptions", json_pack("{s:s,s:o,s:o}", "name", "subscriptions", "tags", tags, "values", values));
+    }
+    json_t *doc = json_pack("{s:s,s:s,s:s,s:i,s:i,s:I,s:s,s:o}", "version", FARAD_VERSION, "platform", "farad", "host", host,
+                            "num_tasks", (int)n_tasks, "num_enabled_tasks", (int)n_enabled, "num_subscriptions", (json_int_t)ss.num_subscriptions,
+                            "product", "farad", "kapacitor", v.stats);
     send_json(req, 200, "OK", doc);
+    return 0;
+}
+
+/* POST /kapacitor/v1/subscriptions: re-link now and drop other instances' dead farad-* subscriptions.
+ * The sync runs on the manager's thread; the answer does not wait for it. */
+static int on_subscriptions(h2o_handler_t *self, h2o_req_t *req)
+{
+    proxy_thread_t *t = proxy_thread_of(req);
+    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
+        send_api_error(req, 405, "Method Not Allowed", "method not allowed: POST re-links the subscriptions");
+        return 0;
+    }
+    if (t->server->subs == NULL) {
+        send_api_error(req, 400, "Bad Request", "subscriptions are off (subs.enabled, -subscribe)");
+        return 0;
+    }
+    proxy_subs_request_sync(t->server->subs, true);
+    req->res.status = 204;
+    req->res.reason = "No Content";
+    add_kapacitor_headers(req);
+    h2o_send_inline(req, NULL, 0);
     return 0;
 }
 
@@ -105,12 +166,23 @@ static int on_not_found(h2o_handler_t *self, h2o_req_t *req)
     return 0;
 }
 
+/* the subscription target, with Kapacitor's version header on every answer */
+static int on_write(h2o_handler_t *self, h2o_req_t *req)
+{
+    api_add_headers(req);
+    return proxy_on_api_write(self, req);
+}
+
 void proxy_api_register(proxy_server_t *s, h2o_hostconf_t *host)
 {
     proxy_route(host, "/kapacitor/v1/ping", on_ping);
-    proxy_route(host, "/kapacitor/v1/write", proxy_on_api_write);
-    proxy_route(host, "/write", proxy_on_api_write);
+    proxy_route(host, "/kapacitor/v1/write", on_write);
+    proxy_route(host, "/write", on_write);
+    proxy_api_tasks_register(s, host);
+    proxy_route(host, "/kapacitor/v1preview/write", on_write);
+    proxy_route(host, "/kapacitor/v1preview/debug/vars", on_debug_vars);
     proxy_route(host, "/kapacitor/v1/debug/vars", on_debug_vars);
+    proxy_route(host, "/kapacitor/v1/subscriptions", on_subscriptions);
     proxy_route(host, "/kapacitor/v1preview/ping", on_ping);
     proxy_route(host, "/ping", on_ping);
     proxy_route(host, "/debug/vars", on_debug_vars);

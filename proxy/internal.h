@@ -14,6 +14,7 @@
 #include "base/base.h"
 #include "engine/engine.h"
 #include "proxy/proxy.h"
+#include "proxy/subs.h"
 #include "proxy/tee.h"
 
 /* One event loop: its h2o context, listener, upstream connection pool and tee port. */
@@ -48,8 +49,10 @@ struct proxy_server {
     uint16_t upstream_port;
     h2o_iovec_t upstream_authority; /* "host:port", sent as Host */
     proxy_tee_filter_t filter;
+    proxy_subs_t *subs;      /* the subscription manager, NULL unless subs.enabled */
     atomic_bool stopping;
     _Atomic(const char *) upstream_version; /* last X-Influxdb-Version seen, or NULL */
+    struct proxy_api *api;   /* the task API's state, owned by the API thread (api_tasks.c) */
 };
 
 static inline proxy_thread_t *proxy_thread_of(h2o_req_t *req) { return (proxy_thread_t *)req->conn->ctx; }

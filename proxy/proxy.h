@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "base/base.h"
+#include "engine/defs.h"
 #include "engine/engine.h"
 
 typedef struct proxy_server proxy_server_t;
@@ -19,6 +20,14 @@ int proxy_server_start(proxy_server_t *s);
 /** Stops accepting, lets requests in flight finish (bounded), joins the threads. */
 void proxy_server_stop(proxy_server_t *s);
 void proxy_server_free(proxy_server_t *s);
+/** Gives the task API its registry, task master and store (NULL = definitions in memory only).
+ * Call before proxy_server_start: the registry then belongs to the API thread. With a store, the
+ * API thread loads the stored definitions first (retrying while PostgreSQL is down) and answers
+ * 503 to changes until then. */
+void proxy_server_set_defs(proxy_server_t *s, eng_tm_t *tm, eng_defs_t *defs, const eng_defstore_t *store);
+/** Any thread: hands a load directory read by eng_load_read to the API thread, which applies it
+ * (and frees it). */
+void proxy_server_load(proxy_server_t *s, eng_load_t *l);
 /** The port a listener really bound (useful with port 0). */
 int proxy_server_proxy_port(const proxy_server_t *s);
 int proxy_server_api_port(const proxy_server_t *s);

@@ -116,7 +116,7 @@ eng_batch_t *proxy_tee_get(proxy_tee_t *t)
     }
     if (t->owned >= t->max_owned || (b = malloc(sizeof(*b))) == NULL)
         return NULL;
-    eng_batch_init(b, 256 * 1024, t->batch_limit); /* a 1,000-line Telegraf body fits; reset keeps up to 1 MiB */
+    eng_batch_init(b, 2 << 20, t->batch_limit); /* a 1,000-line Telegraf body and its points fit one chunk, kept across resets */
     t->owned++;
     return b;
 }

@@ -5,16 +5,21 @@
  *   faradd config [-config FILE] [-FLAG VALUE ...]  print the effective configuration as YAML
  *   faradd version                                  print the version */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "base/base.h"
+#include "engine/alert_handlers.h"
+#include "engine/defs.h"
 #include "engine/engine.h"
 #include "engine/scheduler.h"
 #include "engine/taskmaster.h"
+#include "proxy/outwriter.h"
 #include "proxy/proxy.h"
+#include "recorder/recorder.h"
 
 extern char **environ;
 
@@ -25,6 +30,7 @@ static void usage(FILE *f)
           "  config    print the effective configuration (defaults, file, FARAD_* and flags) as YAML\n"
           "  version   print the version\n"
           "Flags: -proxy-bind HOST:PORT, -api-bind HOST:PORT, -upstream URL, -data-dir DIR, -log-level LEVEL,\n"
+          "-subscribe (link as an InfluxDB subscription target), -advertise URL (where InfluxDB pushes),\n"
           "and one flag per configuration key (`faradd config` lists the keys; proxy.max_body is -proxy-max-body).\n",
           f);
 }
@@ -55,19 +61,27 @@ static int load_conf(fa_conf_t *c, int argc, char **argv, int first)
         const char *name = a[0] == '-' ? a + (a[1] == '-' ? 2 : 1) : NULL;
         const char *eq = name ? strchr(name, '=') : NULL;
         char flag[128];
-        if (name == NULL || (eq == NULL && i + 1 >= argc)) {
+        if (name == NULL) {
             fprintf(stderr, "faradd: %s: expected -FLAG VALUE\n", a);
             usage(stderr);
             return -1;
         }
         snprintf(flag, sizeof flag, "%.*s", (int)(eq ? (size_t)(eq - name) : strlen(name)), name);
-        const char *value = eq ? eq + 1 : argv[++i];
-        char source[140];
-        snprintf(source, sizeof source, "-%s", flag);
-        if (fa_conf_find_flag(flag) == NULL) {
+        const fa_conf_key_t *key = fa_conf_find_flag(flag);
+        if (key == NULL) {
             fprintf(stderr, "faradd: unknown flag -%s (see `faradd config` for the keys)\n", flag);
             return -1;
         }
+        /* a boolean flag alone (-subscribe) means true */
+        bool bare = eq == NULL && key->type == FA_CONF_BOOL && (i + 1 >= argc || argv[i + 1][0] == '-');
+        if (eq == NULL && !bare && i + 1 >= argc) {
+            fprintf(stderr, "faradd: %s: expected -FLAG VALUE\n", a);
+            usage(stderr);
+            return -1;
+        }
+        const char *value = eq ? eq + 1 : bare ? "true" : argv[++i];
+        char source[140];
+        snprintf(source, sizeof source, "-%s", flag);
         if (fa_conf_set(c, flag, value, source, err, sizeof err) != 0)
             goto Error;
     }
@@ -77,8 +91,24 @@ Error:
     return -1;
 }
 
+/* Reads the load directory (blocking is fine here) and hands it to the API thread. */
+static void load_dir(const fa_conf_t *c, proxy_server_t *srv)
+{
+    char err[512];
+    if (*c->load_dir == '\0')
+        return;
+    eng_load_t *l = eng_load_read(c->load_dir, err, sizeof err);
+    if (l == NULL) {
+        FA_LOG(FA_ERROR, "%s", err);
+        return;
+    }
+    FA_LOG(FA_INFO, "load.dir %s: %u templates and %u tasks read", c->load_dir, l->n_templates, l->n_tasks);
+    proxy_server_load(srv, l);
+}
+
 static int run(fa_conf_t *c)
 {
+    eng_sched_t *sched = NULL; /* before any goto Exit */
     char err[512];
     int level, rc = 1;
     if (fa_log_level_parse(c->log_level, &level) == 0)
@@ -104,23 +134,45 @@ static int run(fa_conf_t *c)
         eng_ingest_free(ingest);
         return 1;
     }
+    /* what tasks reach the world through: influxDBOut -> the upstream writer, alert handlers
+     * -> the handler service (its own threads), log()/httpOut and alert events -> log lines */
+    eng_env_t env = eng_log_env;
+    char hostname[256] = "localhost";
+    gethostname(hostname, sizeof hostname - 1);
+    eng_alert_svc_conf_t asc = { .hostname = hostname };
+    env.alert_svc = eng_alert_svc_new(&asc);
+    proxy_outwriter_t *ow = proxy_outwriter_new(c, err, sizeof err);
+    if (ow == NULL || env.alert_svc == NULL) {
+        fprintf(stderr, "faradd: %s\n", ow == NULL ? err : "cannot start the alert handler service");
+        return 1;
+    }
+    proxy_outwriter_env(ow, &env);
     proxy_server_t *srv = proxy_server_new(c, ingest, err, sizeof err);
     if (srv == NULL) {
         fprintf(stderr, "faradd: %s\n", err);
         eng_tm_free(tm);
+        eng_alert_svc_free(env.alert_svc);
+        proxy_outwriter_free(ow);
         eng_ingest_free(ingest);
         return 1;
     }
-    if (*c->load_dir) {
-        eng_task_opts_t to = { .overflow = strcmp(c->engine_overflow, "block") == 0 ? ENG_OVERFLOW_BLOCK : ENG_OVERFLOW_DROP,
-                               .idle_flush_ns = (int64_t)c->engine_idle_flush_ms * 1000000, .thread = -1 };
-        int n = eng_tm_load_dir(tm, c->load_dir, &eng_log_env, &to, err, sizeof err);
-        if (n < 0)
-            FA_LOG(FA_ERROR, "%s", err);
-        else
-            FA_LOG(FA_INFO, "load.dir %s: %d tasks started", c->load_dir, n);
+    /* task definitions: the API thread owns the registry; with pg.dsn they live in PostgreSQL too */
+    eng_task_opts_t to = { .overflow = strcmp(c->engine_overflow, "block") == 0 ? ENG_OVERFLOW_BLOCK : ENG_OVERFLOW_DROP,
+                           .idle_flush_ns = (int64_t)c->engine_idle_flush_ms * 1000000, .thread = -1 };
+    eng_defs_t *defs = eng_defs_new(tm, &env, &to);
+    rec_store_t *store = NULL;
+    eng_defstore_t defstore;
+    if (*c->pg_dsn) {
+        rec_store_opts_t so = { .dsn = c->pg_dsn, .queue_cap = (uint32_t)c->pg_queue,
+                                .reconnect_max_ms = (uint32_t)c->pg_reconnect_max_ms };
+        if ((store = rec_store_new(&so, err, sizeof err)) == NULL) {
+            fprintf(stderr, "faradd: pg.dsn: %s\n", err);
+            goto Exit;
+        }
+        rec_defstore_init(&defstore, store);
     }
-    eng_sched_t *sched = NULL;
+    proxy_server_set_defs(srv, tm, defs, store ? &defstore : NULL);
+    load_dir(c, srv);
     if (eng_ingest_start(ingest) != 0 || eng_tm_start(tm) != 0 || proxy_server_start(srv) != 0) {
         fprintf(stderr, "faradd: cannot start threads\n");
         goto Exit;
@@ -140,7 +192,8 @@ static int run(fa_conf_t *c)
         int sig = 0;
         sigwait(&set, &sig);
         if (sig == SIGHUP) {
-            FA_LOG(FA_INFO, "SIGHUP: nothing to reload yet");
+            FA_LOG(FA_INFO, "SIGHUP: reloading %s", *c->load_dir ? c->load_dir : "(no load.dir)");
+            load_dir(c, srv);
             continue;
         }
         FA_LOG(FA_INFO, "signal %d: shutting down", sig);
@@ -151,7 +204,11 @@ Exit:
     eng_sched_free(sched); /* stops watching the task master before it goes */
     proxy_server_stop(srv);
     eng_ingest_stop(ingest);
+    eng_defs_free(defs); /* the API thread is gone; running tasks belong to the task master */
     eng_tm_free(tm); /* after the ingest drained its rings: the tasks run what is queued */
+    eng_alert_svc_free(env.alert_svc); /* after the tasks: waits for events in flight */
+    proxy_outwriter_free(ow);          /* sends what the tasks queued */
+    rec_store_free(store);
     proxy_server_free(srv);
     eng_ingest_free(ingest);
     return rc;

@@ -1,0 +1,935 @@
+/* test/recorder/test_store.c - recorder/ against a real PostgreSQL 15.
+ *
+ * The runner starts a private cluster with scripts/pg.sh in a temp dir before any test (a report
+ * hook in the parent process) and passes its DSN to the forked tests in FARAD_TEST_PG_DSN; a DSN
+ * already set there (by a wrapper) is used as it is. Tests run two at a time, so each uses its own
+ * ids (or its own database); the outage test stops and starts a cluster of its own. No test has
+ * a Criterion .timeout: with --jobs 2, Criterion 2.4.1's runner then leaks 48 bytes that LSan
+ * reports; every wait here is bounded and ctest's TIMEOUT bounds the whole run. */
+#include <criterion/criterion.h>
+#include <criterion/hooks.h>
+#include <inttypes.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/err.h"
+#include "recorder/internal.h"
+#include "recorder/recorder.h"
+
+/* ---- the cluster ---- */
+
+static char cluster_dir[64];
+
+/* Runs scripts/pg.sh VERB DIR; the first output line (the DSN) into out when given. */
+static int pg_sh(const char *verb, const char *dir, char *out, size_t outlen)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "FARAD_PG_FAST=1 bash %s/scripts/pg.sh %s %s", FARAD_SOURCE_DIR, verb, dir);
+    FILE *f = popen(cmd, "r");
+    if (f == NULL)
+        return -1;
+    char line[512] = "";
+    if (fgets(line, sizeof line, f) == NULL)
+        line[0] = '\0';
+    while (fgetc(f) != EOF) {
+    }
+    int st = pclose(f);
+    line[strcspn(line, "\n")] = '\0';
+    if (out != NULL)
+        snprintf(out, outlen, "%s", line);
+    return st == 0 ? 0 : -1;
+}
+
+static int new_cluster(char *dir, size_t dirlen, char *dsn, size_t dsnlen)
+{
+    snprintf(dir, dirlen, "/tmp/farad-pgtest-XXXXXX");
+    if (mkdtemp(dir) == NULL)
+        return -1;
+    return pg_sh("start", dir, dsn, dsnlen);
+}
+
+static void remove_cluster(const char *dir)
+{
+    char cmd[256];
+    pg_sh("stop", dir, NULL, 0);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "test_store: could not remove %s\n", dir);
+}
+
+ReportHook(PRE_ALL)(struct criterion_test_set *set)
+{
+    char dsn[512];
+
+    (void)set;
+    if (getenv("FARAD_TEST_PG_DSN") != NULL)
+        return;
+    if (new_cluster(cluster_dir, sizeof cluster_dir, dsn, sizeof dsn) != 0) {
+        fprintf(stderr, "test_store: scripts/pg.sh start %s failed: no PostgreSQL for these tests\n", cluster_dir);
+        return;
+    }
+    setenv("FARAD_TEST_PG_DSN", dsn, 1);
+}
+
+ReportHook(POST_ALL)(struct criterion_global_stats *stats)
+{
+    (void)stats;
+    if (cluster_dir[0] != '\0')
+        remove_cluster(cluster_dir);
+}
+
+static const char *test_dsn(void)
+{
+    const char *dsn = getenv("FARAD_TEST_PG_DSN");
+    cr_assert(dsn != NULL && dsn[0] != '\0', "no PostgreSQL: scripts/pg.sh start failed (see stderr)");
+    return dsn;
+}
+
+static PGconn *connect_dsn(const char *dsn)
+{
+    PGconn *pg = PQconnectdb(dsn);
+    cr_assert_eq(PQstatus(pg), CONNECTION_OK, "connect %s: %s", dsn, PQerrorMessage(pg));
+    char err[320];
+    cr_assert_geq(rec_migrate(pg, err, sizeof err), 1, "%s", err);
+    return pg;
+}
+
+/* The first column of the first row of sql, as text ("" for NULL), in a static buffer. */
+static const char *sql1(PGconn *pg, const char *sql)
+{
+    static char buf[4096];
+    PGresult *res = PQexec(pg, sql);
+    cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(pg));
+    cr_assert_geq(PQntuples(res), 1, "%s: no row", sql);
+    snprintf(buf, sizeof buf, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return buf;
+}
+
+static void sql_ok(PGconn *pg, const char *sql)
+{
+    PGresult *res = PQexec(pg, sql);
+    cr_assert(PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK, "%s: %s", sql,
+              PQerrorMessage(pg));
+    PQclear(res);
+}
+
+static rec_store_t *store_for(const char *dsn, uint32_t queue_cap)
+{
+    char err[256];
+    rec_store_opts_t o = { .dsn = dsn, .queue_cap = queue_cap, .reconnect_min_ms = 50, .reconnect_max_ms = 200 };
+    rec_store_t *s = rec_store_new(&o, err, sizeof err);
+    cr_assert_not_null(s, "%s", err);
+    return s;
+}
+
+static fa_str_t S(const char *s)
+{
+    return fa_str_c(s);
+}
+
+/* ---- migrations ---- */
+
+Test(recorder, migrations_twice_are_a_no_op)
+{
+    char sql[256], dsn[600];
+    PGconn *admin = PQconnectdb(test_dsn());
+    cr_assert_eq(PQstatus(admin), CONNECTION_OK, "%s", PQerrorMessage(admin));
+    snprintf(sql, sizeof sql, "create database mig_%d", (int)getpid());
+    sql_ok(admin, sql);
+    snprintf(dsn, sizeof dsn, "%s dbname=mig_%d", test_dsn(), (int)getpid());
+
+    PGconn *pg = PQconnectdb(dsn);
+    char err[320];
+    cr_assert_eq(PQstatus(pg), CONNECTION_OK, "%s", PQerrorMessage(pg));
+    cr_assert_eq(rec_migrate(pg, err, sizeof err), rec_schema_version_latest(), "%s", err);
+    cr_assert_str_eq(sql1(pg, "select count(*) from pg_tables where schemaname = 'farad'"), "7");
+    cr_assert_str_eq(sql1(pg, "select count(*) from farad.schema_version"), "1");
+    sql_ok(pg, "insert into farad.tasks (id, type, script) values ('keep', 'stream', 'stream')");
+    cr_assert_eq(rec_migrate(pg, err, sizeof err), rec_schema_version_latest(), "%s", err);
+    cr_assert_str_eq(sql1(pg, "select count(*) from farad.schema_version"), "1");
+    cr_assert_str_eq(sql1(pg, "select script from farad.tasks where id = 'keep'"), "stream");
+    cr_assert_str_eq(sql1(pg, "select count(*) from pg_indexes where schemaname = 'farad'"
+                              " and indexname = 'recording_points_measurement_time'"),
+                     "1");
+    PQfinish(pg);
+    snprintf(sql, sizeof sql, "drop database mig_%d", (int)getpid());
+    sql_ok(admin, sql);
+    PQfinish(admin);
+}
+
+/* ---- tasks and templates ---- */
+
+static rec_req_t *call(rec_store_t *s, rec_req_t *req)
+{
+    rec_store_call(s, req);
+    return req;
+}
+
+static rec_req_t *task_put_req(const rec_task_t *t, rec_put_mode_t mode)
+{
+    rec_req_t *r = rec_req_new(REC_OP_TASK_PUT, NULL, NULL);
+    rec_req_copy_task(r, &r->in.task_put.task, t);
+    r->in.task_put.mode = mode;
+    return r;
+}
+
+static rec_req_t *id_req(rec_op_t op, const char *id)
+{
+    rec_req_t *r = rec_req_new(op, NULL, NULL);
+    r->in.id = rec_req_strdup(r, S(id));
+    return r;
+}
+
+Test(recorder, task_put_get_list_delete_round_trip)
+{
+    rec_store_t *s = store_for(test_dsn(), 16);
+    rec_dbrp_t dbrps[2] = { { S("telegraf"), S("autogen") }, { S("we\"ird\\db"), S("rp.1") } };
+    rec_task_t t = { .id = S("rt_cpu"), .type = S("stream"), .dbrps = dbrps, .n_dbrps = 2,
+                     .script = S("stream\n\t|from().measurement('cpu')\n"), .vars = S("{\"x\": {\"type\": \"int\", \"value\": 3}}"),
+                     .status = REC_TASK_DISABLED };
+
+    rec_req_t *r = call(s, task_put_req(&t, REC_PUT_CREATE));
+    cr_assert_eq(r->rc, FA_OK, "%s", r->err);
+    int64_t created = r->out.task.created;
+    cr_assert_gt(created, (int64_t)1600000000 * 1000000000);
+    cr_assert_eq(r->out.task.modified, created);
+    cr_assert_eq(r->out.task.last_enabled, 0);
+    rec_req_free(r);
+
+    r = call(s, task_put_req(&t, REC_PUT_CREATE));
+    cr_assert_eq(r->rc, FA_EEXIST);
+    cr_assert_str_eq(r->err, "task rt_cpu already exists");
+    rec_req_free(r);
+
+    rec_task_t missing = t;
+    missing.id = S("rt_missing");
+    r = call(s, task_put_req(&missing, REC_PUT_UPDATE));
+    cr_assert_eq(r->rc, FA_ENOENT);
+    rec_req_free(r);
+
+    r = call(s, id_req(REC_OP_TASK_GET, "rt_cpu"));
+    cr_assert_eq(r->rc, FA_OK, "%s", r->err);
+    rec_task_t *g = &r->out.task;
+    cr_assert(fa_str_eq(g->id, t.id));
+    cr_assert(fa_str_eq(g->type, t.type));
+    cr_assert(fa_str_eq(g->script, t.script));
+    cr_assert(fa_str_eq_c(g->vars, "{\"x\": {\"type\": \"int\", \"value\": 3}}"), "vars %.*s", (int)g->vars.len,
+              g->vars.ptr);
+    cr_assert_eq(g->n_dbrps, 2);
+    cr_assert(fa_str_eq(g->dbrps[1].db, dbrps[1].db) && fa_str_eq(g->dbrps[1].rp, dbrps[1].rp));
+    cr_assert(fa_str_eq(g->dbrps[0].db, dbrps[0].db));
+    cr_assert_eq(g->template_id.len, 0);
+    cr_assert_eq(g->status, REC_TASK_DISABLED);
+    cr_assert_eq(g->created, created);
+    rec_req_free(r);
+
+    r = rec_req_new(REC_OP_TASK_SET_STATUS, NULL, NULL);
+    r->in.set_status.id = S("rt_cpu");
+    r->in.set_status.status = REC_TASK_ENABLED;
+    call(s, r);
+    cr_assert_eq(r->rc, FA_OK, "%s", r->err);
+    cr_assert_eq(r->out.task.status, REC_TASK_ENABLED);
+    cr_assert_geq(r->out.task.last_enabled, created);
+    cr_assert_geq(r->out.task.modified, created);
+    rec_req_free(r);
+
+    /* an upsert keeps created and last_enabled */
+    t.script = S("stream|from()");
+    t.status = REC_TASK_ENABLED;
+    r = call(s, task_put_req(&t, REC_PUT_UPSERT));
+    cr_assert_eq(r->rc, FA_OK, "%s", r->err);
+    cr_assert_eq(r->out.task.created, created);
+    cr_assert(fa_str_eq_c(r->out.task.script, "stream|from()"));
+    rec_req_free(r);
+
+    /* bad vars JSON is the caller's error */
+    t.vars = S("{not json");
+    r = call(s, task_put_req(&t, REC_PUT_UPSERT));
+    cr_assert_eq(r->rc, FA_EINVAL, "rc %d: %s", r->rc, r->err);
+    cr_assert(strstr(r->err, "storing task rt_cpu: ") == r->err, "%s", r->err);
+    cr_assert(strstr(r->err, "json") != NULL, "%s", r->err);
+    rec_req_free(r);
+
+    r = call(s, id_req(REC_OP_TASK_DELETE, "rt_cpu"));
+    cr_assert_eq(r->rc, FA_OK, "%s", r->err);
+    cr_assert_eq(r->out.n_rows, 1);
+    rec_req_free(r);
+    r = call(s, id_req(REC_OP_TASK_GET, "rt_cpu"));
+    cr_assert_eq(r->rc, FA_ENOENT);
+    cr_assert_str_eq(r->err, "no task rt_cpu");
+    rec_req_free(r);
+    r = call(s, id_req(REC_OP_TASK_DELETE, "rt_cpu"));
+    cr_assert_eq(r->rc, FA_OK);
+    cr_assert_eq(r->out.n_rows, 0);
+    rec_req_free(r);
+    rec_store_free(s);
+}
+
+static uint32_t list_ids(rec_store_t *s, const char *pattern, uint32_t offset, uint32_t limit, char *out, size_t outlen)
+{
+    rec_req_t *r = rec_req_new(REC_OP_TASK_LIST, NULL, NULL);
+    r->in.list = (rec_list_t){ S(pattern), offset, limit };
+    call(s, r);
+    cr_assert_eq(r->rc, FA_OK, "list %s: %s", pattern, r->err);
+    out[0] = '\0';
+    for (uint32_t i = 0; i < r->out.tasks.n; i++)
+        snprintf(out + strlen(out), outlen - strlen(out), "%s%.*s", i ? " " : "", (int)r->out.tasks.items[i].id.len,
+                 r->out.tasks.items[i].id.ptr);
+    uint32_t n = r->out.tasks.n;
+    rec_req_free(r);
+    return n;
+}
+
+Test(recorder, task_list_by_glob_with_offset_and_limit)
+{
+    static const char *ids[] = { "ls_a1", "ls_a2", "ls_b1", "ls_a.x", "ls_axx" };
+    rec_store_t *s = store_for(test_dsn(), 16);
+    char got[256];
+
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        rec_task_t t = { .id = S(ids[i]), .type = S("batch"), .script = S("batch") };
+        rec_req_t *r = call(s, task_put_req(&t, REC_PUT_UPSERT));
+        cr_assert_eq(r->rc, FA_OK, "%s", r->err);
+        rec_req_free(r);
+    }
+    cr_assert_eq(list_ids(s, "ls_*", 0, 0, got, sizeof got), 5);
+    cr_assert_str_eq(got, "ls_a.x ls_a1 ls_a2 ls_axx ls_b1");
+    list_ids(s, "ls_a?", 0, 0, got, sizeof got);
+    cr_assert_str_eq(got, "ls_a1 ls_a2");
+    list_ids(s, "ls_a.?", 0, 0, got, sizeof got); /* '.' is literal, not "any" */
+    cr_assert_str_eq(got, "ls_a.x");
+    list_ids(s, "ls_[ab]1", 0, 0, got, sizeof got);
+    cr_assert_str_eq(got, "ls_a1 ls_b1");
+    list_ids(s, "ls_[!a]*", 0, 0, got, sizeof got);
+    cr_assert_str_eq(got, "ls_b1");
+    list_ids(s, "ls_*", 1, 2, got, sizeof got);
+    cr_assert_str_eq(got, "ls_a1 ls_a2");
+    cr_assert_eq(list_ids(s, "ls_zz*", 0, 0, got, sizeof got), 0);
+    rec_store_free(s);
+}
+
+Test(recorder, glob_to_regex)
+{
+    fa_buf_t b = FA_BUF_INIT;
+    cr_assert_eq(rec_glob_to_regex(S("cpu_*"), &b), 0);
+    cr_assert_str_eq(fa_buf_cstr(&b), "^cpu\\_.*$");
+    rec_glob_to_regex(S("a.b?[!x-z]\\*"), &b);
+    cr_assert_str_eq(fa_buf_cstr(&b), "^a\\.b.[^x-z]\\*$");
+    rec_glob_to_regex(S("[unclosed"), &b);
+    cr_assert_str_eq(fa_buf_cstr(&b), "^\\[unclosed$");
+    rec_glob_to_regex(S(""), &b);
+    cr_assert_str_eq(fa_buf_cstr(&b), "");
+    fa_buf_deinit(&b);
+}
+
+Test(recorder, template_with_tasks_is_all_or_nothing)
+{
+    rec_store_t *s = store_for(test_dsn(), 16);
+    rec_task_t tasks[2] = {
+        { .id = S("tp_t1"), .type = S("stream"), .script = S("stream"), .template_id = S("tp_tmpl"), .vars = S("{}") },
+        { .id = S("tp_t2"), .type = S("stream"), .script = S("stream"), .template_id = S("tp_tmpl"), .vars = S("[oops") },
+    };
+    rec_template_t tmpl = { .id = S("tp_tmpl"), .type = S("stream"), .script = S("var x = 1\nstream"),
+                            .vars = S("{\"x\":{\"type\":\"int\",\"value\":1}}") };
+
+    rec_req_t *r = rec_req_new(REC_OP_TEMPLATE_PUT, NULL, NULL);
+    rec_req_copy_template(r, &r->in.template_put.tmpl, &tmpl);
+    r->in.template_put.tasks = tasks; /* the caller keeps them alive until done */
+    r->in.template_put.n_tasks = 2;
+    call(s, r);
+    cr_assert_eq(r->rc, FA_EINVAL, "rc %d: %s", r->rc, r->err);
+    rec_req_free(r);
+    r = call(s, id_req(REC_OP_TEMPLATE_GET, "tp_tmpl"));
+    cr_assert_eq(r->rc, FA_ENOENT, "the template was stored although a task failed");
+    rec_req_free(r);
+    r = call(s, id_req(REC_OP_TASK_GET, "tp_t1"));
+    cr_assert_eq(r->rc, FA_ENOENT, "task tp_t1 was stored although tp_t2 failed");
+    rec_req_free(r);
+
+    tasks[1].vars = S("{}");
+    r = rec_req_new(REC_OP_TEMPLATE_PUT, NULL, NULL);
+    rec_req_copy_template(r, &r->in.template_put.tmpl, &tmpl);
+    r->in.template_put.tasks = tasks;
+    r->in.template_put.n_tasks = 2;
+    call(s, r);
+    cr_assert_eq(r->rc, FA_OK, "%s", r->err);
+    cr_assert(fa_str_eq_c(r->out.template.script, "var x = 1\nstream"));
+    rec_req_free(r);
+    r = call(s, id_req(REC_OP_TASK_GET, "tp_t2"));
+    cr_assert_eq(r->rc, FA_OK, "%s", r->err);
+    cr_assert(fa_str_eq_c(r->out.task.template_id, "tp_tmpl"));
+    rec_req_free(r);
+
+    r = rec_req_new(REC_OP_TEMPLATE_LIST, NULL, NULL);
+    r->in.list.pattern = S("tp_*");
+    call(s, r);
+    cr_assert_eq(r->rc, FA_OK, "%s", r->err);
+    cr_assert_eq(r->out.templates.n, 1);
+    cr_assert(fa_str_eq_c(r->out.templates.items[0].vars, "{\"x\": {\"type\": \"int\", \"value\": 1}}"));
+    rec_req_free(r);
+    r = call(s, id_req(REC_OP_TEMPLATE_DELETE, "tp_tmpl"));
+    cr_assert_eq(r->out.n_rows, 1);
+    rec_req_free(r);
+    rec_store_free(s);
+}
+
+/* ---- points ---- */
+
+static void add_tag(eng_point_t *p, const char *k, size_t kl, const char *v, size_t vl)
+{
+    p->tags[p->n_tags++] = (eng_tag_t){ fa_str(k, kl), fa_str(v, vl) };
+}
+
+static eng_field_t *add_field(eng_point_t *p, const char *k)
+{
+    eng_field_t *f = &p->fields[p->n_fields++];
+    f->key = S(k);
+    return f;
+}
+
+#define LIT(s) s, sizeof(s) - 1
+
+/* Point 0: every escaping hazard; point 1: plain; both in db "db\tx", rp "autogen". */
+static void tricky_batch(eng_batch_t *b)
+{
+    eng_batch_init(b, 4096, 0);
+    b->db = fa_str(LIT("db\tx"));
+    b->rp = S("autogen");
+    eng_point_t *p = eng_batch_add(b);
+    p->name = S("cpu \"load\"\\");
+    p->tags = FA_NEW(&b->arena, eng_tag_t, 4);
+    p->fields = FA_NEW(&b->arena, eng_field_t, 16);
+    /* sorted by key, bytewise */
+    add_tag(p, LIT("host"), LIT("web \"1\"\\2"));
+    add_tag(p, LIT("nl"), LIT("a\nb\tc\rd"));
+    add_tag(p, LIT("uni"), LIT("h\xC3\xA9llo \xE2\x82\xAC \xF0\x9F\x98\x80"));
+    add_tag(p, LIT("zctl"), LIT("\x01\x1f"));
+    add_field(p, "i")->v = (eng_value_t){ .type = ENG_INT, .i = -42 };
+    add_field(p, "imax")->v = (eng_value_t){ .type = ENG_INT, .i = INT64_MAX };
+    add_field(p, "imin")->v = (eng_value_t){ .type = ENG_INT, .i = INT64_MIN };
+    add_field(p, "f")->v = (eng_value_t){ .type = ENG_FLOAT, .f = 0.1 };
+    add_field(p, "fone")->v = (eng_value_t){ .type = ENG_FLOAT, .f = 1.0 };
+    add_field(p, "fbig")->v = (eng_value_t){ .type = ENG_FLOAT, .f = 1e20 };
+    add_field(p, "fhuge")->v = (eng_value_t){ .type = ENG_FLOAT, .f = 1.7976931348623157e308 };
+    add_field(p, "ftiny")->v = (eng_value_t){ .type = ENG_FLOAT, .f = 5e-324 };
+    add_field(p, "fpi")->v = (eng_value_t){ .type = ENG_FLOAT, .f = -3.141592653589793 };
+    add_field(p, "b")->v = (eng_value_t){ .type = ENG_BOOL, .b = true };
+    add_field(p, "bf")->v = (eng_value_t){ .type = ENG_BOOL, .b = false };
+    add_field(p, "s")->v = (eng_value_t){ .type = ENG_STRING, .s = fa_str(LIT("q\"b\\s\tt\nn \xE2\x9C\x93 \\N")) };
+    add_field(p, "se")->v = (eng_value_t){ .type = ENG_STRING, .s = fa_str(LIT("")) };
+    add_field(p, "tab\tkey")->v = (eng_value_t){ .type = ENG_INT, .i = 7 };
+    p->time = 1700000000123456789;
+    p = eng_batch_add(b);
+    p->name = S("mem");
+    p->fields = FA_NEW(&b->arena, eng_field_t, 1);
+    add_field(p, "used")->v = (eng_value_t){ .type = ENG_INT, .i = 1 };
+    p->time = -1500; /* before the epoch: floor to the µs below */
+}
+
+static bool value_eq(const eng_value_t *a, const eng_value_t *b)
+{
+    if (a->type != b->type)
+        return false;
+    switch (a->type) {
+    case ENG_FLOAT: return memcmp(&a->f, &b->f, sizeof a->f) == 0;
+    case ENG_INT: return a->i == b->i;
+    case ENG_UINT: return a->u == b->u;
+    case ENG_BOOL: return a->b == b->b;
+    case ENG_STRING: return fa_str_eq(a->s, b->s);
+    }
+    return false;
+}
+
+static void assert_same_point(const eng_point_t *want, const eng_point_t *got)
+{
+    cr_assert(fa_str_eq(want->name, got->name), "name %.*s", (int)got->name.len, got->name.ptr);
+    cr_assert_eq(want->time, got->time);
+    cr_assert_eq(want->n_tags, got->n_tags);
+    for (uint32_t i = 0; i < want->n_tags; i++) {
+        cr_assert(fa_str_eq(want->tags[i].key, got->tags[i].key), "tag %u key %.*s", i, (int)got->tags[i].key.len,
+                  got->tags[i].key.ptr);
+        cr_assert(fa_str_eq(want->tags[i].value, got->tags[i].value), "tag %.*s value %.*s", (int)want->tags[i].key.len,
+                  want->tags[i].key.ptr, (int)got->tags[i].value.len, got->tags[i].value.ptr);
+    }
+    cr_assert_eq(want->n_fields, got->n_fields);
+    for (uint32_t i = 0; i < want->n_fields; i++) {
+        const eng_field_t *g = eng_point_field(got, want->fields[i].key);
+        cr_assert_not_null(g, "field %.*s missing", (int)want->fields[i].key.len, want->fields[i].key.ptr);
+        cr_assert(value_eq(&want->fields[i].v, &g->v), "field %.*s differs (type %d vs %d)", (int)g->key.len,
+                  g->key.ptr, want->fields[i].v.type, g->v.type);
+    }
+}
+
+Test(recorder, encode_escapes_copy_and_json_layers)
+{
+    eng_batch_t b;
+    eng_batch_init(&b, 1024, 0);
+    b.db = S("d\\b");
+    b.rp = S("r\np");
+    eng_point_t *p = eng_batch_add(&b);
+    p->name = S("m\tx");
+    p->tags = FA_NEW(&b.arena, eng_tag_t, 1);
+    p->fields = FA_NEW(&b.arena, eng_field_t, 4);
+    add_tag(p, LIT("k"), LIT("a\"b\\c\nd\x01\xff"));
+    add_field(p, "f")->v = (eng_value_t){ .type = ENG_FLOAT, .f = 2.5 };
+    add_field(p, "g")->v = (eng_value_t){ .type = ENG_FLOAT, .f = 3.0 };
+    add_field(p, "i")->v = (eng_value_t){ .type = ENG_INT, .i = -7 };
+    add_field(p, "s")->v = (eng_value_t){ .type = ENG_STRING, .s = S("x\ty") };
+    p->time = 86400000000001; /* 1970-01-02, 1 ns: the µs rounds down */
+    rec_copy_meta_t m = { .recording_id = S("r1"), .first_seq = 5, .batch_seq = -1 };
+    fa_buf_t out = FA_BUF_INIT;
+
+    cr_assert_eq(rec_encode_points(&out, &m, &b), 0);
+    cr_assert_str_eq(fa_buf_cstr(&out),
+                     "r1\t5\t1970-01-02 00:00:00.000000+00\t86400000000001\td\\\\b\tr\\np\tm\\tx\t"
+                     "{\"k\":\"a\\\\\"b\\\\\\\\c\\\\nd\\\\u0001\xEF\xBF\xBD\"}\t"
+                     "{\"f\":2.5,\"g\":3.0,\"i\":-7,\"s\":\"x\\\\ty\"}\t\\N\t\\N\t\\N\n");
+    m.batch_seq = 3;
+    m.group = S("host=a");
+    m.query_node = 1;
+    fa_buf_clear(&out);
+    cr_assert_eq(rec_encode_points(&out, &m, &b), 0);
+    cr_assert(strstr(fa_buf_cstr(&out), "}\t3\thost=a\t1\n") != NULL, "%s", fa_buf_cstr(&out));
+    fa_buf_deinit(&out);
+    eng_batch_deinit(&b);
+}
+
+Test(recorder, copy_tricky_points_read_back_and_query_with_sql)
+{
+    PGconn *pg = connect_dsn(test_dsn());
+    eng_batch_t b, back;
+    fa_buf_t scratch = FA_BUF_INIT;
+    char err[320];
+    rec_read_out_t out;
+
+    tricky_batch(&b);
+    sql_ok(pg, "delete from farad.recording_points where recording_id = 'cp_rec'");
+    rec_copy_meta_t m = { .recording_id = S("cp_rec"), .first_seq = 0, .batch_seq = -1 };
+    cr_assert_eq(rec_copy_points(pg, &m, &b, &scratch, err, sizeof err), FA_OK, "%s", err);
+
+    eng_batch_init(&back, 4096, 0);
+    cr_assert_eq(rec_read_points(pg, S("cp_rec"), 0, 100, &back, &out, err, sizeof err), FA_OK, "%s", err);
+    cr_assert_eq(out.n, 2);
+    cr_assert(out.eof);
+    cr_assert_eq(out.next_seq, 2);
+    cr_assert_eq(out.batch_seq, -1);
+    cr_assert(fa_str_eq(back.db, b.db) && fa_str_eq(back.rp, b.rp));
+    assert_same_point(&b.points[0], &back.points[0]);
+    assert_same_point(&b.points[1], &back.points[1]);
+    cr_assert(fa_str_eq_c(back.points[0].key, "cpu\\ \"load\"\\,host=web\\ \"1\"\\2,nl=a\nb\tc\rd,"
+                                              "uni=h\xC3\xA9llo\\ \xE2\x82\xAC\\ \xF0\x9F\x98\x80,zctl=\x01\x1f"),
+              "key %.*s", (int)back.points[0].key.len, back.points[0].key.ptr);
+
+    /* typed and queryable with SQL */
+    static const char *checks[][2] = {
+        { "select jsonb_typeof(fields->'i') || jsonb_typeof(fields->'f') || jsonb_typeof(fields->'b')"
+          " || jsonb_typeof(fields->'s') from farad.recording_points where recording_id = 'cp_rec' and seq = 0",
+          "numbernumberbooleanstring" },
+        { "select (fields->>'imin')::bigint = -9223372036854775808 and (fields->>'imax')::bigint ="
+          " 9223372036854775807 from farad.recording_points where recording_id = 'cp_rec' and seq = 0", "t" },
+        { "select fields->>'i' from farad.recording_points where recording_id = 'cp_rec' and seq = 0", "-42" },
+        { "select fields->>'f' from farad.recording_points where recording_id = 'cp_rec' and seq = 0", "0.1" },
+        { "select fields->>'fone' from farad.recording_points where recording_id = 'cp_rec' and seq = 0", "1.0" },
+        { "select (fields->>'fpi')::float8 = -3.141592653589793 from farad.recording_points"
+          " where recording_id = 'cp_rec' and seq = 0", "t" },
+        { "select fields->>'s' = E'q\"b\\\\s\\tt\\nn \u2713 \\\\N' from farad.recording_points"
+          " where recording_id = 'cp_rec' and seq = 0", "t" },
+        { "select tags->>'nl' = E'a\\nb\\tc\\rd' and tags->>'host' = E'web \"1\"\\\\2' and tags->>'uni' ="
+          " 'h\u00e9llo \u20ac \U0001F600' from farad.recording_points where recording_id = 'cp_rec' and seq = 0", "t" },
+        { "select fields->>'tab\tkey' from farad.recording_points where recording_id = 'cp_rec' and seq = 0", "7" },
+        { "select measurement || '|' || db from farad.recording_points where recording_id = 'cp_rec' and seq = 0",
+          "cpu \"load\"\\|db\tx" },
+        { "select time_ns::text || ' ' || to_char(time at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
+          " from farad.recording_points where recording_id = 'cp_rec' and seq = 0",
+          "1700000000123456789 2023-11-14 22:13:20.123456" },
+        { "select to_char(time at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') from farad.recording_points"
+          " where recording_id = 'cp_rec' and seq = 1", "1969-12-31 23:59:59.999998" },
+        { "select count(*) from farad.recording_points where recording_id = 'cp_rec' and batch_seq is null", "2" },
+    };
+    for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++)
+        cr_assert_str_eq(sql1(pg, checks[i][0]), checks[i][1], "check %zu: %s", i, checks[i][0]);
+
+    /* the same seq twice is refused by the primary key, and the error says where */
+    cr_assert_eq(rec_copy_points(pg, &m, &b, &scratch, err, sizeof err), FA_EPG);
+    cr_assert(strstr(err, "COPY of 2 rows into farad.recording_points: ") != NULL, "%s", err);
+    cr_assert(strstr(err, "duplicate key") != NULL, "%s", err);
+    /* and the connection is still usable */
+    cr_assert_str_eq(sql1(pg, "select 1"), "1");
+
+    fa_buf_deinit(&scratch);
+    eng_batch_deinit(&back);
+    eng_batch_deinit(&b);
+    PQfinish(pg);
+}
+
+Test(recorder, read_back_in_chunks_by_dbrp_and_batch)
+{
+    rec_store_t *s = store_for(test_dsn(), 16);
+    eng_batch_t b;
+    eng_batch_init(&b, 4096, 0);
+    PGconn *pg = connect_dsn(test_dsn());
+    sql_ok(pg, "delete from farad.recording_points where recording_id = 'ch_rec'");
+
+    /* 3 COPY requests: db1 (5 points, stream), db2 (3 points), db1 batch 7 (2 points) */
+    struct { const char *db; uint32_t n; int64_t bseq; } parts[3] = { { "db1", 5, -1 }, { "db2", 3, -1 }, { "db1", 2, 7 } };
+    int64_t seq = 0;
+    for (int k = 0; k < 3; k++) {
+        eng_batch_reset(&b);
+        b.db = S(parts[k].db);
+        b.rp = S("autogen");
+        for (uint32_t i = 0; i < parts[k].n; i++) {
+            eng_point_t *p = eng_batch_add(&b);
+            p->name = S("m");
+            p->fields = FA_NEW(&b.arena, eng_field_t, 1);
+            add_field(p, "v")->v = (eng_value_t){ .type = ENG_INT, .i = seq + i };
+            p->time = (seq + i) * 1000;
+        }
+        rec_req_t *r = rec_req_new(REC_OP_COPY_POINTS, NULL, NULL);
+        r->in.copy.meta = (rec_copy_meta_t){ .recording_id = S("ch_rec"), .first_seq = seq, .batch_seq = parts[k].bseq,
+                                             .group = S("g=1"), .query_node = 2 };
+        r->in.copy.batch = &b;
+        call(s, r);
+        cr_assert_eq(r->rc, FA_OK, "%s", r->err);
+        cr_assert_eq(r->out.n_rows, parts[k].n);
+        rec_req_free(r);
+        seq += parts[k].n;
+    }
+    cr_assert_eq(atomic_load(&rec_store_stats(s)->n_points), 10);
+
+    /* chunks of at most 4: [0..3] db1, [4] db1, [5..7] db2, [8..9] batch 7 */
+    static const struct { uint32_t n; const char *db; int64_t bseq; bool eof; } want[] = {
+        { 4, "db1", -1, false }, { 1, "db1", -1, false }, { 3, "db2", -1, false }, { 2, "db1", 7, true } };
+    int64_t from = 0, next_value = 0;
+    eng_batch_t rb;
+    eng_batch_init(&rb, 4096, 0);
+    for (size_t k = 0; k < sizeof want / sizeof want[0]; k++) {
+        rec_req_t *r = rec_req_new(REC_OP_READ_POINTS, NULL, NULL);
+        r->in.read.recording_id = S("ch_rec");
+        r->in.read.from_seq = from;
+        r->in.read.max_points = 4;
+        r->in.read.batch = &rb;
+        call(s, r);
+        cr_assert_eq(r->rc, FA_OK, "%s", r->err);
+        cr_assert_eq(r->out.read.n, want[k].n, "chunk %zu: %u points", k, r->out.read.n);
+        cr_assert(fa_str_eq_c(rb.db, want[k].db), "chunk %zu", k);
+        cr_assert_eq(r->out.read.batch_seq, want[k].bseq, "chunk %zu", k);
+        cr_assert_eq(r->out.read.eof, want[k].eof, "chunk %zu", k);
+        if (want[k].bseq >= 0) {
+            cr_assert(fa_str_eq_c(r->out.read.group, "g=1"));
+            cr_assert_eq(r->out.read.query_node, 2);
+        }
+        for (uint32_t i = 0; i < rb.n; i++, next_value++) {
+            cr_assert_eq(rb.points[i].fields[0].v.i, next_value);
+            cr_assert_eq(rb.points[i].time, next_value * 1000);
+        }
+        from = r->out.read.next_seq;
+        rec_req_free(r);
+    }
+    cr_assert_eq(next_value, 10);
+    eng_batch_deinit(&rb);
+    eng_batch_deinit(&b);
+    PQfinish(pg);
+    rec_store_free(s);
+}
+
+/* ---- recordings ---- */
+
+static rec_req_t *recording_req(rec_op_t op, const rec_recording_t *rec)
+{
+    rec_req_t *r = rec_req_new(op, NULL, NULL);
+    rec_req_copy_recording(r, &r->in.recording, rec);
+    return r;
+}
+
+Test(recorder, recording_lifecycle_and_delete_with_points)
+{
+    rec_store_t *s = store_for(test_dsn(), 16);
+    rec_recording_t rec = { .id = S("lc_rec"), .type = S("stream"), .task = S("cpu_alert") };
+    eng_batch_t b;
+
+    rec_req_t *r = call(s, id_req(REC_OP_RECORDING_DELETE, "lc_rec"));
+    rec_req_free(r);
+    r = call(s, recording_req(REC_OP_RECORDING_PUT, &rec));
+    cr_assert_eq(r->rc, FA_OK, "%s", r->err);
+    cr_assert_eq(r->out.recording.status, REC_RUNNING);
+    cr_assert_eq(r->out.recording.finished, 0);
+    cr_assert(fa_str_eq_c(r->out.recording.task, "cpu_alert") && r->out.recording.query.len == 0);
+    int64_t created = r->out.recording.created;
+    rec_req_free(r);
+    r = call(s, recording_req(REC_OP_RECORDING_PUT, &rec));
+    cr_assert_eq(r->rc, FA_EEXIST);
+    cr_assert_str_eq(r->err, "recording lc_rec already exists");
+    rec_req_free(r);
+
+    tricky_batch(&b);
+    r = rec_req_new(REC_OP_COPY_POINTS, NULL, NULL);
+    r->in.copy.meta = (rec_copy_meta_t){ .recording_id = S("lc_rec"), .batch_seq = -1 };
+    r->in.copy.batch = &b;
+    cr_assert_eq(call(s, r)->rc, FA_OK, "%s", r->err);
+    rec_req_free(r);
+
+    rec.status = REC_FAILED;
+    rec.error = S("dropped 3 points: recorder queue full");
+    rec.n_points = 2;
+    rec.size = 123;
+    rec.progress = 1;
+    r = call(s, recording_req(REC_OP_RECORDING_UPDATE, &rec));
+    cr_assert_eq(r->rc, FA_OK, "%s", r->err);
+    rec_req_free(r);
+    r = call(s, id_req(REC_OP_RECORDING_GET, "lc_rec"));
+    cr_assert_eq(r->rc, FA_OK, "%s", r->err);
+    cr_assert_eq(r->out.recording.status, REC_FAILED);
+    cr_assert(fa_str_eq_c(r->out.recording.error, "dropped 3 points: recorder queue full"));
+    cr_assert_eq(r->out.recording.n_points, 2);
+    cr_assert_eq(r->out.recording.size, 123);
+    cr_assert_eq(r->out.recording.progress, 1.0);
+    cr_assert_eq(r->out.recording.created, created);
+    cr_assert_geq(r->out.recording.finished, created);
+    rec_req_free(r);
+
+    r = rec_req_new(REC_OP_RECORDING_LIST, NULL, NULL);
+    r->in.list.pattern = S("lc_*");
+    cr_assert_eq(call(s, r)->rc, FA_OK, "%s", r->err);
+    cr_assert_eq(r->out.recordings.n, 1);
+    rec_req_free(r);
+
+    r = call(s, id_req(REC_OP_RECORDING_DELETE, "lc_rec"));
+    cr_assert_eq(r->rc, FA_OK, "%s", r->err);
+    cr_assert_eq(r->out.n_rows, 1);
+    rec_req_free(r);
+    PGconn *pg = connect_dsn(test_dsn());
+    cr_assert_str_eq(sql1(pg, "select count(*) from farad.recording_points where recording_id = 'lc_rec'"), "0");
+    PQfinish(pg);
+    r = call(s, id_req(REC_OP_RECORDING_GET, "lc_rec"));
+    cr_assert_eq(r->rc, FA_ENOENT);
+    cr_assert_str_eq(r->err, "recording lc_rec does not exist");
+    rec_req_free(r);
+    r = call(s, recording_req(REC_OP_RECORDING_UPDATE, &rec));
+    cr_assert_eq(r->rc, FA_ENOENT);
+    rec_req_free(r);
+    eng_batch_deinit(&b);
+    rec_store_free(s);
+}
+
+Test(recorder, replay_with_captured_outputs)
+{
+    rec_store_t *s = store_for(test_dsn(), 16);
+    rec_replay_t rp = { .id = S("rp_1"), .task = S("cpu_alert"), .recording = S("rec_x"), .clock = S("fast") };
+    rec_output_t outs[2] = {
+        { .seq = 0, .alert = false, .time = 1000, .payload = S("{\"name\":\"cpu\",\"fields\":{\"v\":1.5}}") },
+        { .seq = 1, .alert = true, .time = 2000, .payload = S("{\"id\":\"a\\\\b\",\"message\":\"tab\\there\",\"level\":\"CRITICAL\"}") },
+    };
+
+    rec_req_t *r = call(s, id_req(REC_OP_REPLAY_DELETE, "rp_1"));
+    rec_req_free(r);
+    r = rec_req_new(REC_OP_REPLAY_PUT, NULL, NULL);
+    rec_req_copy_replay(r, &r->in.replay, &rp);
+    cr_assert_eq(call(s, r)->rc, FA_OK, "%s", r->err);
+    cr_assert_eq(r->out.replay.status, REC_RUNNING);
+    cr_assert(fa_str_eq_c(r->out.replay.clock, "fast") && !r->out.replay.recording_time);
+    rec_req_free(r);
+
+    r = rec_req_new(REC_OP_COPY_OUTPUTS, NULL, NULL);
+    r->in.outputs.replay_id = S("rp_1");
+    r->in.outputs.items = outs;
+    r->in.outputs.n = 2;
+    cr_assert_eq(call(s, r)->rc, FA_OK, "%s", r->err);
+    cr_assert_eq(r->out.n_rows, 2);
+    rec_req_free(r);
+
+    rp.status = REC_FINISHED;
+    rp.progress = 1;
+    rp.stats = S("{\"task-stats\":{\"throughput\":0}}");
+    r = rec_req_new(REC_OP_REPLAY_UPDATE, NULL, NULL);
+    rec_req_copy_replay(r, &r->in.replay, &rp);
+    cr_assert_eq(call(s, r)->rc, FA_OK, "%s", r->err);
+    rec_req_free(r);
+    r = call(s, id_req(REC_OP_REPLAY_GET, "rp_1"));
+    cr_assert_eq(r->rc, FA_OK, "%s", r->err);
+    cr_assert_eq(r->out.replay.status, REC_FINISHED);
+    cr_assert_gt(r->out.replay.finished, 0);
+    cr_assert(fa_str_eq_c(r->out.replay.stats, "{\"task-stats\": {\"throughput\": 0}}"), "%.*s",
+              (int)r->out.replay.stats.len, r->out.replay.stats.ptr);
+    rec_req_free(r);
+
+    PGconn *pg = connect_dsn(test_dsn());
+    cr_assert_str_eq(sql1(pg, "select string_agg(kind || ':' || coalesce(payload->'fields'->>'v', payload->>'message'),"
+                              " '|' order by seq) from farad.replay_outputs where replay_id = 'rp_1'"),
+                     "point:1.5|alert:tab\there");
+    cr_assert_str_eq(sql1(pg, "select payload->>'id' from farad.replay_outputs where replay_id = 'rp_1' and seq = 1"),
+                     "a\\b");
+
+    r = rec_req_new(REC_OP_REPLAY_LIST, NULL, NULL);
+    r->in.list.pattern = S("rp_?");
+    cr_assert_eq(call(s, r)->rc, FA_OK, "%s", r->err);
+    cr_assert_eq(r->out.replays.n, 1);
+    rec_req_free(r);
+    r = call(s, id_req(REC_OP_REPLAY_DELETE, "rp_1"));
+    cr_assert_eq(r->out.n_rows, 1);
+    rec_req_free(r);
+    cr_assert_str_eq(sql1(pg, "select count(*) from farad.replay_outputs where replay_id = 'rp_1'"), "0");
+    PQfinish(pg);
+    rec_store_free(s);
+}
+
+/* ---- the queue ---- */
+
+struct gate {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool entered, open;
+    int n_done;
+};
+
+static void held_done(void *ud, rec_req_t *req)
+{
+    struct gate *g = ud;
+    pthread_mutex_lock(&g->mu);
+    g->entered = true;
+    pthread_cond_broadcast(&g->cv);
+    while (!g->open)
+        pthread_cond_wait(&g->cv, &g->mu);
+    g->n_done++;
+    pthread_mutex_unlock(&g->mu);
+}
+
+static void count_done(void *ud, rec_req_t *req)
+{
+    struct gate *g = ud;
+    pthread_mutex_lock(&g->mu);
+    g->n_done++;
+    pthread_cond_broadcast(&g->cv);
+    pthread_mutex_unlock(&g->mu);
+}
+
+Test(recorder, full_queue_refuses_at_once)
+{
+    struct gate g = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false, 0 };
+    rec_store_t *s = store_for(test_dsn(), 4);
+    rec_req_t *reqs[6];
+
+    /* the first request's callback holds the store thread */
+    reqs[0] = rec_req_new(REC_OP_PING, held_done, &g);
+    cr_assert_eq(rec_store_submit_mpsc(s, reqs[0]), FA_OK);
+    pthread_mutex_lock(&g.mu);
+    while (!g.entered)
+        pthread_cond_wait(&g.cv, &g.mu);
+    pthread_mutex_unlock(&g.mu);
+    for (int i = 1; i <= 4; i++) {
+        reqs[i] = rec_req_new(REC_OP_PING, count_done, &g);
+        cr_assert_eq(rec_store_submit_mpsc(s, reqs[i]), FA_OK, "request %d", i);
+    }
+    cr_assert_eq(rec_store_queued(s), 4);
+    reqs[5] = rec_req_new(REC_OP_PING, count_done, &g);
+    cr_assert_eq(rec_store_submit_mpsc(s, reqs[5]), FA_EAGAIN);
+    cr_assert_eq(atomic_load(&rec_store_stats(s)->n_refused), 1);
+
+    pthread_mutex_lock(&g.mu);
+    g.open = true;
+    pthread_cond_broadcast(&g.cv);
+    while (g.n_done < 5)
+        pthread_cond_wait(&g.cv, &g.mu);
+    pthread_mutex_unlock(&g.mu);
+    for (int i = 0; i <= 4; i++)
+        cr_assert_eq(reqs[i]->rc, FA_OK, "request %d: %s", i, reqs[i]->err);
+    /* the refused one was never touched and can go now */
+    cr_assert_eq(rec_store_submit_mpsc(s, reqs[5]), FA_OK);
+    pthread_mutex_lock(&g.mu);
+    while (g.n_done < 6)
+        pthread_cond_wait(&g.cv, &g.mu);
+    pthread_mutex_unlock(&g.mu);
+    rec_store_free(s);
+    for (int i = 0; i <= 5; i++)
+        rec_req_free(reqs[i]);
+}
+
+/* ---- PostgreSQL going away ---- */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int ping(rec_store_t *s, char *err, size_t errlen)
+{
+    rec_req_t *r = rec_req_new(REC_OP_PING, NULL, NULL);
+    int rc = rec_store_call(s, r);
+    snprintf(err, errlen, "%s", r->err);
+    rec_req_free(r);
+    return rc;
+}
+
+Test(recorder, postgres_stopped_then_restarted)
+{
+    char dir[64], dsn[512], err[320];
+    cr_assert_eq(new_cluster(dir, sizeof dir, dsn, sizeof dsn), 0, "scripts/pg.sh start %s failed", dir);
+    rec_store_t *s = store_for(dsn, 64);
+
+    cr_assert_eq(ping(s, err, sizeof err), FA_OK, "%s", err);
+    rec_task_t t = { .id = S("out_t"), .type = S("stream"), .script = S("stream") };
+    rec_req_t *r = call(s, task_put_req(&t, REC_PUT_UPSERT));
+    cr_assert_eq(r->rc, FA_OK, "%s", r->err);
+    rec_req_free(r);
+
+    cr_assert_eq(pg_sh("stop", dir, NULL, 0), 0);
+    /* every request fails fast with the reason, none blocks */
+    for (int i = 0; i < 20; i++) {
+        int64_t t0 = mono_ms();
+        r = call(s, id_req(REC_OP_TASK_GET, "out_t"));
+        int64_t took = mono_ms() - t0;
+        cr_assert_eq(r->rc, FA_EAGAIN, "request %d while down: rc %d %s", i, r->rc, r->err);
+        cr_assert(strncmp(r->err, "PostgreSQL unavailable: ", 24) == 0, "%s", r->err);
+        cr_assert_gt(strlen(r->err), 24, "no libpq message");
+        cr_assert_lt(took, 2000, "request %d took %lld ms", i, (long long)took);
+        rec_req_free(r);
+        usleep(20000);
+    }
+    cr_assert_not(atomic_load(&rec_store_stats(s)->connected));
+
+    cr_assert_eq(pg_sh("start", dir, NULL, 0), 0);
+    int64_t t0 = mono_ms();
+    int rc;
+    while ((rc = ping(s, err, sizeof err)) != FA_OK && mono_ms() - t0 < 30000)
+        usleep(50000);
+    cr_assert_eq(rc, FA_OK, "still failing 30 s after the restart: %s", err);
+    r = call(s, id_req(REC_OP_TASK_GET, "out_t"));
+    cr_assert_eq(r->rc, FA_OK, "%s", r->err);
+    rec_req_free(r);
+    cr_assert_geq(atomic_load(&rec_store_stats(s)->n_connects), 2);
+    rec_store_free(s);
+    remove_cluster(dir);
+}
+
+Test(recorder, options_from_the_configuration)
+{
+    fa_conf_t c;
+    char err[256];
+
+    fa_conf_init(&c);
+    cr_assert_str_eq(c.pg_dsn, "");
+    cr_assert_eq(fa_conf_set(&c, "pg", "host=/tmp/x dbname=farad", NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(fa_conf_set(&c, "pg.queue", "64", NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(fa_conf_set(&c, "pg.reconnect_max", "5s", NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_neq(fa_conf_set(&c, "pg.queue", "0", NULL, err, sizeof err), 0);
+    rec_store_opts_t o = rec_store_opts_conf(&c);
+    cr_assert_str_eq(o.dsn, "host=/tmp/x dbname=farad");
+    cr_assert_eq(o.queue_cap, 64);
+    cr_assert_eq(o.reconnect_max_ms, 5000);
+    fa_conf_deinit(&c);
+}
+
+Test(recorder, no_dsn_is_refused)
+{
+    char err[128];
+    rec_store_opts_t o = { .dsn = "" };
+    cr_assert_null(rec_store_new(&o, err, sizeof err));
+    cr_assert_str_eq(err, "recorder: no PostgreSQL DSN (pg.dsn)");
+}

@@ -30,6 +30,18 @@ batch
     |log()
 """
 
+ALERT_TICK = """dbrp "batchdb"."autogen"
+
+batch
+    |query('SELECT max("v") AS m FROM "batchdb"."autogen"."cpu"')
+        .period(1h)
+        .every(1s)
+        .groupBy('host')
+    |alert()
+        .crit(lambda: "m" > 50.0)
+        .stateChangesOnly()
+"""
+
 MEAN_TICK = """dbrp "batchdb"."autogen"
 
 batch
@@ -98,7 +110,7 @@ class BatchTasks(unittest.TestCase):
     def setUpClass(cls):
         cls.load = h.make_tmpdir("farad-batch")
         os.makedirs(os.path.join(cls.load, "tasks"))
-        for name, text in (("batchmax", MAX_TICK), ("batchmean", MEAN_TICK), ("batcherr", ERR_TICK), ("batchcron", CRON_TICK),
+        for name, text in (("batchmax", MAX_TICK), ("batchmean", MEAN_TICK), ("batchalert", ALERT_TICK), ("batcherr", ERR_TICK), ("batchcron", CRON_TICK),
                            ("batchalign", ALIGN_TICK)):
             with open(os.path.join(cls.load, "tasks", name + ".tick"), "w") as f:
                 f.write(text)
@@ -134,6 +146,16 @@ class BatchTasks(unittest.TestCase):
         self.assertFalse([ln for ln in logged() if "tag_host=a" in ln],
                          "host a (max 10) is filtered out")
         self.assertFalse(failures(self.log(), "batchmax"))
+        # the alert on the same query: CRITICAL once for host b (stateChangesOnly), nothing for a
+        alerts = h.wait_for(lambda: [ln for ln in self.log().splitlines()
+                                     if "task batchalert node alert2: alert" in ln], 5,
+                            what="an alert event of task batchalert")
+        time.sleep(1.5)  # more runs: no second event while the level stays CRITICAL
+        alerts = [ln for ln in self.log().splitlines() if "task batchalert node alert2: alert" in ln]
+        self.assertEqual(len(alerts), 1, alerts)
+        self.assertIn("cpu:host=b", alerts[0])
+        self.assertIn("CRITICAL", alerts[0])
+        self.assertIn("90", alerts[0])
         # an aggregate without time grouping takes the range start as its time: tick - period(1h)
         means = h.wait_for(lambda: [ln for ln in self.log().splitlines()
                                     if "task batchmean node log2:" in ln and "field_m=" in ln], 5,

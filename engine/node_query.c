@@ -12,6 +12,7 @@
 #include "engine/group.h"
 #include "engine/nodes.h"
 #include "engine/props.h"
+#include "engine/runner.h"
 
 /* batch: the task's source; data comes in through its query nodes */
 const eng_node_ops_t eng_node_batch = { .type = "batch" };
@@ -68,12 +69,21 @@ static int read_fill(eng_node_t *n, eng_query_t *q, tick_err_t *err)
     const tick_expr_t *e = eng_prop_arg(n, "fill", 0);
     if (e == NULL)
         return 0;
+    const char *sign = "";
+    if (e->kind == TICK_EX_UNARY && e->v.unary.op == TICK_OP_NEG &&
+        (e->v.unary.operand->kind == TICK_EX_INT || e->v.unary.operand->kind == TICK_EX_FLOAT)) {
+        sign = "-";
+        e = e->v.unary.operand;
+    }
     if (e->kind == TICK_EX_INT) {
-        snprintf(q->fill, sizeof q->fill, "%" PRId64, e->v.i);
+        snprintf(q->fill, sizeof q->fill, "%s%" PRId64, sign, e->v.i);
         return 0;
     }
     if (e->kind == TICK_EX_FLOAT) {
-        snprintf(q->fill, sizeof q->fill, "%.17g", e->v.f);
+        fa_buf_t f = FA_BUF_INIT; /* shortest round-trip form: 0.1, not 0.10000000000000001 */
+        eng_lp_format_float(&f, e->v.f);
+        snprintf(q->fill, sizeof q->fill, "%s%s", sign, fa_buf_cstr(&f));
+        fa_buf_deinit(&f);
         return 0;
     }
     fa_str_t s = eng_expr_str(e);

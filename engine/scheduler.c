@@ -254,8 +254,9 @@ restart:
             if (e->in_flight) {
                 e->skipped++;
                 atomic_fetch_add(&s->skipped, 1);
-                FA_LOG(FA_WARN, "task %s node %s: run at %" PRId64 " skipped: the previous query is still running", e->task_id,
-                       e->node_name, tick);
+                /* the node logs it (a warning) when the count reaches the task */
+                FA_LOG(FA_DEBUG, "task %s node %s: run at %" PRId64 " ns skipped: the previous query is still running",
+                       e->task_id, e->node_name, tick);
             } else {
                 run_tick(s, e, tick);
                 goto restart; /* the lock was maybe dropped: the list may have changed */

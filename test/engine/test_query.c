@@ -257,3 +257,58 @@ Test(query, replay_runs_every_tick_up_to_and_including_stop)
     cr_assert_eq(atomic_load(&n->stats.own[ENG_QUERY_ERRORS]), 1);
     fa_buf_deinit(&l.texts);
 }
+
+Test(query, fill_options)
+{
+    static const struct {
+        const char *prop, *want;
+    } cases[] = {
+        { ".fill('none')", " fill(none)" },   { ".fill('previous')", " fill(previous)" },
+        { ".fill('linear')", " fill(linear)" }, { ".fill(0)", " fill(0)" },
+        { ".fill(-1.5)", " fill(-1.5)" },      { ".fill(0.1)", " fill(0.1)" },      { ".fill('null')", "" },
+        { "", "" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char script[300];
+        snprintf(script, sizeof script,
+                 "dbrp \"db\".\"rp\"\nbatch|query('SELECT mean(v) FROM \"db\".\"rp\".m').period(1m).every(1m)"
+                 ".groupBy(time(10s))%s\n",
+                 cases[i].prop);
+        const eng_query_t *q = build(script);
+        char want[300];
+        snprintf(want, sizeof want,
+                 "SELECT mean(v) FROM \"db\".\"rp\".m WHERE time >= '2022-01-01T23:59:00Z' AND time < '2022-01-02T00:00:00Z' "
+                 "GROUP BY time(10s)%s",
+                 cases[i].want);
+        cr_assert_str_eq(text_of(q, DAY), want, "%s", cases[i].prop);
+        fini();
+    }
+}
+
+Test(query, rfc3339_times_read_back)
+{
+    int64_t t;
+    cr_assert_eq(eng_rfc3339_parse(fa_str_c("2022-01-02T00:05:00Z"), &t), 0);
+    cr_assert_eq(t, DAY + 5 * M_);
+    cr_assert_eq(eng_rfc3339_parse(fa_str_c("2022-01-02T01:05:00.000000001+01:00"), &t), 0);
+    cr_assert_eq(t, DAY + 5 * M_ + 1);
+    cr_assert_eq(eng_rfc3339_parse(fa_str_c("2022-01-02 00:05"), &t), -1);
+    fa_buf_t b = FA_BUF_INIT;
+    eng_rfc3339(&b, DAY + 5 * M_ + 250000000);
+    cr_assert_str_eq(fa_buf_cstr(&b), "2022-01-02T00:05:00.25Z");
+    fa_buf_deinit(&b);
+}
+
+Test(query, replay_follows_cron_ticks)
+{
+    build("dbrp \"db\".\"rp\"\nbatch|query('SELECT v FROM \"db\".\"rp\".m').period(10m).offset(5m).cron('0 */10 * * * * *')\n");
+    struct replay_log l = { FA_BUF_INIT, 0 };
+    l.calls = 10; /* no failure on the 2nd call */
+    /* [00:03, 00:30]: cron ticks 00:10, 00:20, 00:30 */
+    cr_assert_eq(eng_query_replay(h.task, DAY + 3 * M_, DAY + 30 * M_, replay_fn, &l), 3);
+    cr_assert_str_eq(fa_buf_cstr(&l.texts),
+                     "query1: SELECT v FROM \"db\".\"rp\".m WHERE time >= '2022-01-01T23:55:00Z' AND time < '2022-01-02T00:05:00Z'\n"
+                     "query1: SELECT v FROM \"db\".\"rp\".m WHERE time >= '2022-01-02T00:05:00Z' AND time < '2022-01-02T00:15:00Z'\n"
+                     "query1: SELECT v FROM \"db\".\"rp\".m WHERE time >= '2022-01-02T00:15:00Z' AND time < '2022-01-02T00:25:00Z'\n");
+    fa_buf_deinit(&l.texts);
+}

@@ -20,6 +20,7 @@ typedef struct proxy_api {
     h2o_multithread_receiver_t receiver;
     api_op_t *head, *tail;         /* mutations wait here, one runs at a time */
     api_op_t *busy;                /* the one waiting for the store */
+    unsigned n_waiting;            /* ops in head..tail (bounded) */
     bool loaded;                   /* the store's definitions are in the registry */
     eng_load_t *pending_load;      /* a load directory waiting for them */
     char load_err[320];            /* why they are not (yet) */

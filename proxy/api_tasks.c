@@ -50,6 +50,7 @@ struct api_op {
 };
 
 static void run_next(proxy_api_t *api);
+static void fail_op(api_op_t *op, int status, const char *msg);
 
 /* ---- responses ---- */
 
@@ -162,8 +163,16 @@ static h2o_req_t *op_req(api_op_t *op)
     return req;
 }
 
+enum { MAX_WAITING = 1024 }; /* changes waiting behind the one the store works on */
+
 static void enqueue(proxy_api_t *api, api_op_t *op)
 {
+    if (api->n_waiting >= MAX_WAITING && op->req != NULL) {
+        fail_op(op, 503, "too many task API changes waiting for the store: try again");
+        op_free(op);
+        return;
+    }
+    api->n_waiting++;
     if (api->tail != NULL)
         api->tail->next = op;
     else
@@ -511,12 +520,16 @@ static void apply_load(proxy_api_t *api, const eng_load_t *l)
             if (base->enabled)
                 t->last_enabled = base->last_enabled;
             /* a changed file restarts its task */
-            if (base->running != NULL && (strcmp(base->formatted ? base->formatted : "", t->formatted) != 0 ||
-                                          strcmp(base->vars, t->vars) != 0))
-                eng_defs_task_remove(api->defs, f->id);
+            t->restart = strcmp(base->formatted ? base->formatted : "", t->formatted) != 0 ||
+                         strcmp(base->vars, t->vars) != 0 || strcmp(base->template_id, t->template_id) != 0;
         }
         store_task(api, t);
         eng_defs_task_commit(api->defs, t);
+        const eng_tdef_t *now_t = eng_defs_task(api->defs, f->id);
+        if (now_t != NULL && now_t->running != NULL)
+            FA_LOG(FA_INFO, "load: task %s started from %s", f->id, f->path);
+        else if (now_t != NULL && *now_t->error)
+            FA_LOG(FA_ERROR, "load: %s: %s", f->path, now_t->error);
         ok++;
     }
     /* file tasks whose file is gone */
@@ -684,6 +697,7 @@ static void run_next(proxy_api_t *api)
 {
     while (api->busy == NULL && api->head != NULL) {
         api_op_t *op = api->head;
+        api->n_waiting--;
         api->head = op->next;
         if (api->head == NULL)
             api->tail = NULL;

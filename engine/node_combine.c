@@ -14,7 +14,9 @@
  *     kept as they are. Fields are sorted by name (Kapacitor's are a map).
  *   - a batch is combined on its own: runs of points of equal (rounded) time, the same way, into
  *     one output batch with the input's name, group, tags and tmax.
- * Buffered points are copied into a per-group arena reset after each combine. */
+ * Buffered points are copied into a per-group arena reset after each combine. A group's last
+ * set waits for the group's next time, as in Kapacitor; advance(now) (the task's opt-in idle
+ * flush, or the end of a replay) combines every set older than now. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +31,7 @@ enum { COMBINE_MAX_EXPRS = 16 };
 
 struct cgroup {
     int64_t time;
+    const eng_dims_t *dims; /* of the group's points (task arena) */
     eng_point_t *pts;     /* copies in arena */
     uint32_t n, cap;
     fa_arena_t arena;
@@ -326,6 +329,7 @@ static void combine_point(eng_node_t *n, eng_node_t *from, const eng_pt_t *p)
     if (t > g->time)
         flush_group(n, g, p->group, p->dims);
     g->time = t;
+    g->dims = p->dims;
     if (g->n == g->cap) {
         uint32_t cap = g->cap ? g->cap * 2 : 8;
         eng_point_t *np = realloc(g->pts, sizeof(eng_point_t) * cap);
@@ -368,6 +372,16 @@ static void combine_rows(eng_node_t *n, eng_node_t *from, const eng_rows_t *b)
     eng_emit_rows(n, &out);
 }
 
+static void combine_advance(eng_node_t *n, int64_t now)
+{
+    struct combine_state *s = n->state;
+    for (uint32_t i = 0; i < s->groups.n; i++) {
+        struct cgroup *g = *(struct cgroup **)eng_gmap_at(&s->groups, i);
+        if (g != NULL && g->n != 0 && g->time < now) /* the set's own dims: its first point's */
+            flush_group(n, g, eng_gmap_key_at(&s->groups, i), g->dims);
+    }
+}
+
 static void combine_deinit(eng_node_t *n)
 {
     struct combine_state *s = n->state;
@@ -392,4 +406,5 @@ const eng_node_ops_t eng_node_combine = { .type = "combine",
                                           .init = combine_init,
                                           .point = combine_point,
                                           .rows = combine_rows,
+                                          .advance = combine_advance,
                                           .deinit = combine_deinit };

@@ -10,7 +10,9 @@
  *     are sorted by name (Kapacitor's are a map).
  *   - a batch is flattened on its own: runs of points of equal (rounded) time, one output point
  *     each (with the batch's tags), into one output batch with the input's name, tags and tmax.
- * The last buffer of a stream group waits for the group's next time (as in Kapacitor). */
+ * The last buffer of a stream group waits for the group's next time (as in Kapacitor);
+ * advance(now) (the task's opt-in idle flush, or the end of a replay) emits every buffer older
+ * than now. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,7 @@
 
 struct fgroup {
     int64_t time;
+    const eng_dims_t *dims; /* of the group's points (task arena) */
     eng_point_t *pts;  /* copies in arena */
     uint32_t n, cap;
     fa_arena_t arena;
@@ -176,6 +179,7 @@ static void flatten_point(eng_node_t *n, eng_node_t *from, const eng_pt_t *p)
         flush_group(n, g, p->group, p->dims);
         g->time = t;
     }
+    g->dims = p->dims;
     if (g->n == g->cap) {
         uint32_t cap = g->cap ? g->cap * 2 : 8;
         eng_point_t *np = realloc(g->pts, sizeof(eng_point_t) * cap);
@@ -212,6 +216,16 @@ static void flatten_rows(eng_node_t *n, eng_node_t *from, const eng_rows_t *b)
     eng_emit_rows(n, &r);
 }
 
+static void flatten_advance(eng_node_t *n, int64_t now)
+{
+    struct flatten_state *s = n->state;
+    for (uint32_t i = 0; i < s->groups.n; i++) {
+        struct fgroup *g = *(struct fgroup **)eng_gmap_at(&s->groups, i);
+        if (g != NULL && g->n != 0 && g->time < now)
+            flush_group(n, g, eng_gmap_key_at(&s->groups, i), g->dims);
+    }
+}
+
 static void flatten_deinit(eng_node_t *n)
 {
     struct flatten_state *s = n->state;
@@ -231,4 +245,5 @@ const eng_node_ops_t eng_node_flatten = { .type = "flatten",
                                           .init = flatten_init,
                                           .point = flatten_point,
                                           .rows = flatten_rows,
+                                          .advance = flatten_advance,
                                           .deinit = flatten_deinit };

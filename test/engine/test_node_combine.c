@@ -101,3 +101,15 @@ Test(node_combine, as_must_name_each_expression)
     cr_assert_neq(eng_harness_new(&h, "stream|from()|combine(lambda: TRUE, lambda: TRUE).as('a')\n", "db", "rp"), 0);
     cr_assert(strstr(h.err.msg, "one name per expression") != NULL || strstr(h.err.msg, "as") != NULL, "%s", h.err.msg);
 }
+
+Test(node_combine, advance_combines_the_last_set_once_time_has_passed_it)
+{
+    run("stream|from()|combine(lambda: TRUE, lambda: TRUE).as('a', 'b')\n", "m v=1 5\nm v=2 5\n");
+    cr_assert_str_eq(eng_harness_out(&h), "");
+    eng_harness_advance(&h, 5); /* not older than now: it may still grow */
+    cr_assert_str_eq(eng_harness_out(&h), "");
+    eng_harness_advance(&h, 6);
+    cr_assert_str_eq(eng_harness_out(&h), "combine2: m a.v=1,b.v=2 5\n");
+    eng_harness_advance(&h, 7);
+    cr_assert_str_eq(eng_harness_out(&h), "combine2: m a.v=1,b.v=2 5\n");
+}

@@ -58,3 +58,12 @@ Test(node_flatten, a_batch_flattens_each_time_into_one_batch)
                                           "flatten3:   cpu a.v=1,b.v=2 1000000000\n"
                                           "flatten3:   cpu a.v=3 2000000000\n");
 }
+
+Test(node_flatten, advance_emits_the_last_set_once_time_has_passed_it)
+{
+    run("stream|from().groupBy('host')|flatten().on('port')\n", "net,host=a,port=80 rx=1 5\nnet,host=a,port=22 rx=2 5\n");
+    eng_harness_advance(&h, 5);
+    cr_assert_str_eq(eng_harness_out(&h), "");
+    eng_harness_advance(&h, 6);
+    cr_assert_str_eq(eng_harness_out(&h), "flatten2: net,host=a 22.rx=2,80.rx=1 5\n");
+}

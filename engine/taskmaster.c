@@ -976,6 +976,25 @@ int eng_tm_dot(eng_tm_t *tm, const char *id, fa_buf_t *out)
     return rc;
 }
 
+int eng_tm_task_source(eng_tm_t *tm, const char *id, fa_arena_t *a, const char **script, eng_dbrp_t **dbrps,
+                       uint32_t *n_dbrps)
+{
+    pthread_mutex_lock(&tm->lock);
+    struct tm_slot *s = slot_by_id(tm, id);
+    if (s != NULL) {
+        const eng_task_t *t = s->task;
+        *script = fa_arena_strndup(a, t->script, strlen(t->script));
+        *n_dbrps = t->n_dbrps;
+        *dbrps = FA_NEW(a, eng_dbrp_t, t->n_dbrps ? t->n_dbrps : 1);
+        for (uint32_t i = 0; i < t->n_dbrps; i++) {
+            (*dbrps)[i].db = fa_str(fa_arena_strndup(a, t->dbrps[i].db.ptr, t->dbrps[i].db.len), t->dbrps[i].db.len);
+            (*dbrps)[i].rp = fa_str(fa_arena_strndup(a, t->dbrps[i].rp.ptr, t->dbrps[i].rp.len), t->dbrps[i].rp.len);
+        }
+    }
+    pthread_mutex_unlock(&tm->lock);
+    return s != NULL ? 0 : FA_ENOENT;
+}
+
 unsigned eng_tm_list(eng_tm_t *tm, char (*ids)[128], unsigned max)
 {
     unsigned n = 0;

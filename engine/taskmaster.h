@@ -122,6 +122,10 @@ typedef struct eng_tm_watch {
 } eng_tm_watch_t;
 /** Installs w (NULL removes it) and calls on_add for every task already running. */
 void eng_tm_set_watch(eng_tm_t *tm, const eng_tm_watch_t *w);
+/** The script and dbrps of running task `id`, copied into arena `a` (record and replay look tasks
+ * up by id). 0 or FA_ENOENT. Any thread. */
+int eng_tm_task_source(eng_tm_t *tm, const char *id, fa_arena_t *a, const char **script, eng_dbrp_t **dbrps,
+                       uint32_t *n_dbrps);
 
 /** DOT of a task with node stats as attributes (avg_exec_time_ns, collected, emitted, errors,
  * working_cardinality and the node's own counters, sorted by name) and, when throughput >= 0, a

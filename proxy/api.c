@@ -183,6 +183,7 @@ void proxy_api_register(proxy_server_t *s, h2o_hostconf_t *host)
     proxy_route(host, "/kapacitor/v1preview/debug/vars", on_debug_vars);
     proxy_route(host, "/kapacitor/v1/debug/vars", on_debug_vars);
     proxy_route(host, "/kapacitor/v1/subscriptions", on_subscriptions);
+    proxy_api_record_register(host);
     proxy_route(host, "/kapacitor/v1preview/ping", on_ping);
     proxy_route(host, "/ping", on_ping);
     proxy_route(host, "/debug/vars", on_debug_vars);

@@ -19,6 +19,7 @@
 #include "engine/taskmaster.h"
 #include "proxy/outwriter.h"
 #include "proxy/proxy.h"
+#include "recorder/record.h"
 #include "recorder/recorder.h"
 
 extern char **environ;
@@ -91,6 +92,12 @@ Error:
     return -1;
 }
 
+/* Record and replay find tasks among the running ones (enabled ones; defined ones are read from farad.tasks). */
+static int lookup_task(void *ud, const char *id, fa_arena_t *a, const char **script, eng_dbrp_t **dbrps, uint32_t *n)
+{
+    return eng_tm_task_source(ud, id, a, script, dbrps, n);
+}
+
 /* Reads the load directory (blocking is fine here) and hands it to the API thread. */
 static void load_dir(const fa_conf_t *c, proxy_server_t *srv)
 {
@@ -109,6 +116,7 @@ static void load_dir(const fa_conf_t *c, proxy_server_t *srv)
 static int run(fa_conf_t *c)
 {
     eng_sched_t *sched = NULL; /* before any goto Exit */
+    rec_rr_t *rr = NULL; /* recordings and replays */
     char err[512];
     int level, rc = 1;
     if (fa_log_level_parse(c->log_level, &level) == 0)
@@ -172,6 +180,18 @@ static int run(fa_conf_t *c)
         }
         rec_defstore_init(&defstore, store);
     }
+    /* recordings and replays (issue 6): need PostgreSQL */
+    eng_rr_svc_t rr_svc;
+    if (*c->pg_dsn) {
+        rec_rr_opts_t ro = { .dsn = c->pg_dsn, .tm = tm, .lookup = lookup_task, .lookup_ud = tm, .env = &env,
+                             .upstream_url = c->upstream_url };
+        if ((rr = rec_rr_new(&ro, err, sizeof err)) == NULL) {
+            fprintf(stderr, "faradd: %s\n", err);
+            goto Exit;
+        }
+        rr_svc = rec_rr_svc(rr);
+        proxy_server_set_rr(srv, &rr_svc);
+    }
     proxy_server_set_defs(srv, tm, defs, store ? &defstore : NULL);
     load_dir(c, srv);
     if (eng_ingest_start(ingest) != 0 || eng_tm_start(tm) != 0 || proxy_server_start(srv) != 0) {
@@ -204,6 +224,7 @@ static int run(fa_conf_t *c)
 Exit:
     eng_sched_free(sched); /* stops watching the task master before it goes */
     proxy_server_stop(srv);
+    rec_rr_free(rr); /* before the task master: its stream recordings are tasks there */
     eng_ingest_stop(ingest);
     eng_defs_free(defs); /* the API thread is gone; running tasks belong to the task master */
     eng_tm_free(tm); /* after the ingest drained its rings: the tasks run what is queued */

@@ -8,7 +8,8 @@
  * Points look like Telegraf's cpu: 3 tags (host, cpu, region), 6 float fields and 1 int field.
  * Measured, wall clock:
  *   encode      rec_encode_points alone, one thread (the store thread's CPU cost)
- *   store       COPY requests through rec_store_t, up to 4 in flight (what recording does)
+ *   direct      rec_copy_points on the bench's own connection, CPU of client and backend
+ *   store xN    COPY requests through N rec_store_t (N connections), up to 4 in flight each
  *   read        rec_read_points chunks of 10000 on the bench's own connection */
 #include <inttypes.h>
 #include <pthread.h>
@@ -120,14 +121,14 @@ static void done(void *ud, rec_req_t *req)
     rec_req_free(req);
 }
 
-static double bench_store(rec_store_t *s, eng_batch_t *batches, uint64_t total, uint32_t per)
+static double bench_store(rec_store_t **stores, int n_stores, eng_batch_t *batches, uint64_t total, uint32_t per)
 {
     struct flight f = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, "" };
     double t0 = now_s();
 
     for (uint64_t seq = 0, k = 0; seq < total; seq += per, k++) {
         pthread_mutex_lock(&f.mu);
-        while (f.in_flight >= 4)
+        while (f.in_flight >= 4 * n_stores)
             pthread_cond_wait(&f.cv, &f.mu);
         f.in_flight++;
         pthread_mutex_unlock(&f.mu);
@@ -135,7 +136,7 @@ static double bench_store(rec_store_t *s, eng_batch_t *batches, uint64_t total, 
         r->in.copy.meta = (rec_copy_meta_t){ .recording_id = FA_STR_LIT("bench"), .first_seq = (int64_t)seq,
                                              .batch_seq = -1 };
         r->in.copy.batch = &batches[k % N_BATCHES];
-        if (rec_store_submit_mpsc(s, r) != FA_OK)
+        if (rec_store_submit_mpsc(stores[k % (uint64_t)n_stores], r) != FA_OK)
             die("submit", "queue full");
     }
     pthread_mutex_lock(&f.mu);
@@ -247,13 +248,20 @@ int main(int argc, char **argv)
         exec_sql(pg, "delete from farad.recording_points where recording_id = 'bench-direct'");
     }
 
-    rec_store_opts_t o = { .dsn = dsn, .queue_cap = 64 };
-    rec_store_t *s = rec_store_new(&o, err, sizeof err);
-    if (s == NULL)
-        die("store", err);
-    double rate = bench_store(s, batches, total, per);
-    printf("store: %.0f points/s into farad.recording_points (%" PRIu64 " points, %u per COPY)\n", rate, total, per);
-    rec_store_free(s);
+    /* one store (one connection), then two side by side */
+    for (int n_stores = 1; n_stores <= 2; n_stores++) {
+        rec_store_opts_t o = { .dsn = dsn, .queue_cap = 64 };
+        rec_store_t *stores[2];
+        for (int i = 0; i < n_stores; i++)
+            if ((stores[i] = rec_store_new(&o, err, sizeof err)) == NULL)
+                die("store", err);
+        exec_sql(pg, "delete from farad.recording_points where recording_id = 'bench'");
+        double rate = bench_store(stores, n_stores, batches, total, per);
+        printf("store x%d: %.0f points/s into farad.recording_points (%" PRIu64 " points, %u per COPY)\n", n_stores,
+               rate, total, per);
+        for (int i = 0; i < n_stores; i++)
+            rec_store_free(stores[i]);
+    }
 
     /* read back in seq order, twice: the first read after COPY also sets every row's hint bits */
     eng_batch_t rb;

@@ -3,13 +3,12 @@
  * is empty and the router is idle it backs off (spin, then sleeps up to 1 ms): producers never pay
  * a syscall to wake it, and the tee is asynchronous by design. */
 #include "engine/ingest.h"
+#include "engine/parker.h"
 
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,8 +45,7 @@ struct eng_ingest {
     _Atomic(struct sync_req *) req;
     struct want_slot *want;         /* ENG_INGEST_MAX_DBRPS * 2 slots, open addressing */
     atomic_bool want_all;           /* the table filled up: everything counts as wanted */
-    atomic_bool parked;             /* the thread is about to sleep, or sleeps, on wake_fd */
-    int wake_fd;                    /* eventfd: producers write it only when parked */
+    eng_parker_t parker;            /* producers wake the thread only when it sleeps */
 };
 
 eng_ingest_t *eng_ingest_new(unsigned n_ports, unsigned ring_slots)
@@ -55,11 +53,11 @@ eng_ingest_t *eng_ingest_new(unsigned n_ports, unsigned ring_slots)
     eng_ingest_t *g = calloc(1, sizeof(*g));
     if (g == NULL)
         goto Error;
-    g->wake_fd = -1;
+    g->parker.fd = -1;
     if ((g->ports = calloc(n_ports, sizeof(*g->ports))) == NULL)
         goto Error;
     g->n_ports = n_ports;
-    if ((g->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+    if (eng_parker_init(&g->parker) != 0)
         goto Error;
     for (unsigned i = 0; i < n_ports; i++) {
         eng_ingest_port_t *p = &g->ports[i];
@@ -154,31 +152,11 @@ bool eng_ingest_push(eng_ingest_port_t *p, eng_batch_t *b)
 {
     if (!eng_ring_spsc_push(&p->in, b))
         return false;
-    /* pairs with the fence in park(): either the thread sees the batch, or we see it parked */
-    atomic_thread_fence(memory_order_seq_cst);
-    if (atomic_load_explicit(&p->_g->parked, memory_order_relaxed)) {
-        uint64_t one = 1;
-        ssize_t w = write(p->_g->wake_fd, &one, sizeof one);
-        (void)w;
-    }
+    eng_parker_wake(&p->_g->parker);
     return true;
 }
 
-/* Sleeps until a producer writes the eventfd, or 10 ms pass (the router's finished batches and
- * a sync request need a look now and then; they do not wake the thread). */
-static void park(eng_ingest_t *g)
-{
-    atomic_store_explicit(&g->parked, true, memory_order_relaxed);
-    atomic_thread_fence(memory_order_seq_cst);
-    if (turn(g) == 0 && !atomic_load_explicit(&g->stopping, memory_order_acquire)) {
-        struct pollfd pfd = { .fd = g->wake_fd, .events = POLLIN };
-        poll(&pfd, 1, 10);
-    }
-    atomic_store_explicit(&g->parked, false, memory_order_relaxed);
-    uint64_t n;
-    ssize_t r = read(g->wake_fd, &n, sizeof n);
-    (void)r;
-}
+static unsigned turn_fn(void *g) { return turn(g); }
 
 static void *run(void *arg)
 {
@@ -191,7 +169,8 @@ static void *run(void *arg)
         }
         if (++idle < 64)
             continue;
-        park(g);
+        /* the router's finished batches and sync requests do not all wake the thread: look every 10 ms */
+        eng_parker_park(&g->parker, turn_fn, g, 10);
     }
     while (turn(g) != 0)
         ;
@@ -235,9 +214,7 @@ void eng_ingest_sync(eng_ingest_t *g, void (*fn)(void *arg), void *arg)
     } else {
         struct sync_req r = { .fn = fn, .arg = arg };
         atomic_store_explicit(&g->req, &r, memory_order_release);
-        uint64_t one = 1;
-        ssize_t w = write(g->wake_fd, &one, sizeof one);
-        (void)w;
+        eng_parker_wake(&g->parker);
         /* the ingest thread looks at least once a millisecond */
         for (unsigned spins = 0; !atomic_load_explicit(&r.done, memory_order_acquire); spins++) {
             struct timespec ts = { 0, spins < 100 ? 10000 : 200000 };
@@ -325,8 +302,7 @@ void eng_ingest_free(eng_ingest_t *g)
 {
     if (g == NULL)
         return;
-    if (g->wake_fd >= 0)
-        close(g->wake_fd);
+    eng_parker_deinit(&g->parker);
     for (unsigned i = 0; g->ports != NULL && i < g->n_ports; i++) {
         if (g->ports[i].in._slots != NULL) {
             free_ring_batches(&g->ports[i].in);

@@ -13,7 +13,9 @@
 
 #include "base/base.h"
 #include "engine/engine.h"
+#include "engine/replay.h"
 #include "proxy/proxy.h"
+#include "proxy/subs.h"
 #include "proxy/tee.h"
 
 /* One event loop: its h2o context, listener, upstream connection pool and tee port. */
@@ -48,8 +50,10 @@ struct proxy_server {
     uint16_t upstream_port;
     h2o_iovec_t upstream_authority; /* "host:port", sent as Host */
     proxy_tee_filter_t filter;
+    proxy_subs_t *subs;      /* the subscription manager, NULL unless subs.enabled */
     atomic_bool stopping;
     _Atomic(const char *) upstream_version; /* last X-Influxdb-Version seen, or NULL */
+    const eng_rr_svc_t *rr;  /* recordings and replays (api_record.c), NULL = none */
     struct proxy_api *api;   /* the task API's state, owned by the API thread (api_tasks.c) */
 };
 
@@ -108,6 +112,8 @@ int proxy_on_api_write(h2o_handler_t *self, h2o_req_t *req);
 int proxy_on_ping(h2o_handler_t *self, h2o_req_t *req);
 int proxy_on_health(h2o_handler_t *self, h2o_req_t *req);
 int proxy_on_passthrough(h2o_handler_t *self, h2o_req_t *req);
+/** Registers /recordings and /replays (api_record.c). */
+void proxy_api_record_register(h2o_hostconf_t *host);
 /** Registers the API listener's routes. */
 void proxy_api_register(proxy_server_t *s, h2o_hostconf_t *host);
 #endif

@@ -7,6 +7,7 @@
 #include "base/base.h"
 #include "engine/defs.h"
 #include "engine/engine.h"
+#include "engine/replay.h"
 
 typedef struct proxy_server proxy_server_t;
 
@@ -31,4 +32,7 @@ void proxy_server_load(proxy_server_t *s, eng_load_t *l);
 /** The port a listener really bound (useful with port 0). */
 int proxy_server_proxy_port(const proxy_server_t *s);
 int proxy_server_api_port(const proxy_server_t *s);
+/** Serves /kapacitor/v1/recordings and /replays through svc (must outlive the server); call
+ * before start. Without it those routes answer 503. */
+void proxy_server_set_rr(proxy_server_t *s, const eng_rr_svc_t *svc);
 #endif

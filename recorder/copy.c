@@ -8,6 +8,8 @@
  * that a float stays a float: jsonb keeps 1.0 as 1.0, and an integer as an integer. Bytes that
  * are not valid UTF-8, and NUL (which neither text nor jsonb accepts), become U+FFFD.
  *
+ * Replay outputs (rec_copy_outputs) are COPYed the same way; their payload is JSON already.
+ *
  * Reading parses jsonb's own output (a flat object of scalars) by hand into the batch arena: no
  * allocation per point beyond the arena. */
 #include <inttypes.h>
@@ -199,7 +201,7 @@ static int put_float(out_t *o, double v)
         put(o, "null", 4);
         return 0;
     }
-    if (v == (double)(int64_t)v && fabs(v) < 1e15) {
+    if (fabs(v) < 1e15 && v == (double)(int64_t)v) {
         /* integral and exact: digits and ".0" */
         if (out_room(o, 24) != 0)
             return FA_E2BIG;
@@ -384,9 +386,12 @@ static int put_row(out_t *o, fa_str_t prefix, int64_t seq, const eng_point_t *pt
 
 int rec_encode_points(fa_buf_t *buf, const rec_copy_meta_t *m, const eng_batch_t *b)
 {
-    out_t o = { buf->ptr + buf->len, buf };
     size_t start = buf->len;
-    int rc;
+    int rc = fa_buf_reserve(buf, 4096); /* also: buf->ptr is not NULL below */
+
+    if (rc != 0)
+        return rc;
+    out_t o = { buf->ptr + buf->len, buf };
 
     /* the columns that are the same for every row, escaped once */
     if ((rc = put_text(&o, m->recording_id)) != 0 || (rc = out_room(&o, 1)) != 0)
@@ -448,47 +453,40 @@ Fail:
 
 /* ---- COPY ---- */
 
-int rec_copy_points(PGconn *pg, const rec_copy_meta_t *m, const eng_batch_t *b, fa_buf_t *scratch, char *err,
-                    size_t errlen)
+/* Sends rows (COPY text) with "copy <target> from stdin" and waits for the result. */
+static int copy_in(PGconn *pg, const char *target, const fa_buf_t *rows, uint32_t n, char *err, size_t errlen)
 {
-    char sql[200];
+    char sql[256];
     PGresult *res = NULL;
     int rc = FA_EPG;
 
-    if (b->n == 0)
-        return FA_OK;
-    fa_buf_clear(scratch);
-    if ((rc = rec_encode_points(scratch, m, b)) != 0) {
-        snprintf(err, errlen, "encoding %u points for recording %.*s: %s", b->n, (int)m->recording_id.len,
-                 m->recording_id.ptr, fa_strerror(rc));
-        return rc;
-    }
-    rc = FA_EPG;
-    snprintf(sql, sizeof sql, "copy farad.recording_points (%s) from stdin", rec_copy_columns);
+    int tn = (int)strcspn(target, " "); /* the table's name, for messages */
+
+    snprintf(sql, sizeof sql, "copy %s from stdin", target);
     res = PQexec(pg, sql);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
-        snprintf(err, errlen, "COPY into farad.recording_points: %s", PQerrorMessage(pg));
+        snprintf(err, errlen, "COPY into %.*s: %s", tn, target, PQerrorMessage(pg));
         goto Exit;
     }
     PQclear(res);
     res = NULL;
     /* in pieces: libpq buffers each call in full */
-    for (size_t off = 0; off < scratch->len;) {
-        size_t n = scratch->len - off > (1u << 20) ? (1u << 20) : scratch->len - off;
-        if (PQputCopyData(pg, scratch->ptr + off, (int)n) != 1) {
-            snprintf(err, errlen, "COPY into farad.recording_points: sending rows: %s", PQerrorMessage(pg));
+    for (size_t off = 0; off < rows->len;) {
+        size_t k = rows->len - off > (1u << 20) ? (1u << 20) : rows->len - off;
+        if (PQputCopyData(pg, rows->ptr + off, (int)k) != 1) {
+            snprintf(err, errlen, "COPY into %.*s: sending rows: %s", tn, target, PQerrorMessage(pg));
             PQputCopyEnd(pg, "send failed");
             goto Drain;
         }
-        off += n;
+        off += k;
     }
     if (PQputCopyEnd(pg, NULL) != 1) {
-        snprintf(err, errlen, "COPY into farad.recording_points: ending: %s", PQerrorMessage(pg));
+        snprintf(err, errlen, "COPY into %.*s: ending: %s", tn, target, PQerrorMessage(pg));
         goto Drain;
     }
     res = PQgetResult(pg);
     if (PQresultStatus(res) != PGRES_COMMAND_OK)
-        snprintf(err, errlen, "COPY of %u points into farad.recording_points: %s", b->n, PQerrorMessage(pg));
+        snprintf(err, errlen, "COPY of %u rows into %.*s: %s", n, tn, target, PQerrorMessage(pg));
     else
         rc = FA_OK;
 Drain:
@@ -498,6 +496,56 @@ Drain:
 Exit:
     PQclear(res);
     return rc;
+}
+
+int rec_copy_points(PGconn *pg, const rec_copy_meta_t *m, const eng_batch_t *b, fa_buf_t *scratch, char *err,
+                    size_t errlen)
+{
+    char target[200];
+    int rc;
+
+    if (b->n == 0)
+        return FA_OK;
+    fa_buf_clear(scratch);
+    if ((rc = rec_encode_points(scratch, m, b)) != 0) {
+        snprintf(err, errlen, "encoding %u points for recording %.*s: %s", b->n, (int)m->recording_id.len,
+                 m->recording_id.ptr, fa_strerror(rc));
+        return rc;
+    }
+    snprintf(target, sizeof target, "farad.recording_points (%s)", rec_copy_columns);
+    return copy_in(pg, target, scratch, b->n, err, errlen);
+}
+
+int rec_copy_outputs(PGconn *pg, fa_str_t replay_id, const rec_output_t *items, uint32_t n, fa_buf_t *scratch,
+                     char *err, size_t errlen)
+{
+    int rc = 0;
+
+    if (n == 0)
+        return FA_OK;
+    fa_buf_clear(scratch);
+    if ((rc = fa_buf_reserve(scratch, 4096)) != 0)
+        return rc;
+    out_t o = { scratch->ptr, scratch };
+    for (uint32_t i = 0; i < n && rc == 0; i++) {
+        if ((rc = put_text(&o, replay_id)) != 0 || (rc = out_room(&o, 100)) != 0)
+            break;
+        *o.p++ = '\t';
+        o.p = fmt_i64(o.p, items[i].seq);
+        put(&o, items[i].alert ? "\talert\t" : "\tpoint\t", 7);
+        o.p = fmt_time(o.p, items[i].time);
+        *o.p++ = '\t';
+        if ((rc = put_text(&o, items[i].payload)) != 0 || (rc = out_room(&o, 1)) != 0)
+            break;
+        *o.p++ = '\n';
+    }
+    if (rc != 0) {
+        snprintf(err, errlen, "encoding %u outputs of replay %.*s: %s", n, (int)replay_id.len, replay_id.ptr,
+                 fa_strerror(rc));
+        return rc;
+    }
+    scratch->len = (size_t)(o.p - scratch->ptr);
+    return copy_in(pg, "farad.replay_outputs (replay_id, seq, kind, time, payload)", scratch, n, err, errlen);
 }
 
 /* ---- reading back: jsonb's text output, a flat object of scalars ---- */

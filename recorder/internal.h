@@ -5,6 +5,12 @@
 
 /** Runs a task or template request on pg (store thread); fills req->rc, req->err and req->out. */
 void rec_exec_definitions(PGconn *pg, rec_req_t *req);
+/** Runs a recording request on pg (store thread). */
+void rec_exec_recordings(PGconn *pg, rec_req_t *req);
+/** Shared by the definition and recording files: see tasks.c. */
+PGresult *rec_run(PGconn *pg, rec_req_t *req, const char *sql, int n, const char *const *params, const char *what);
+const char *rec_param(rec_req_t *req, fa_str_t s);
+fa_str_t rec_dup_col(rec_req_t *req, PGresult *res, int row, int c);
 /** Sets req->rc and formats req->err; returns rc. */
 int rec_req_fail(rec_req_t *req, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /** Kapacitor's glob (filepath.Match: `*`, `?`, `[...]`, `\` escapes) as an anchored PostgreSQL

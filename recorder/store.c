@@ -100,6 +100,27 @@ void rec_req_copy_template(rec_req_t *req, rec_template_t *dst, const rec_templa
     dst->vars = rec_req_strdup(req, src->vars);
 }
 
+void rec_req_copy_recording(rec_req_t *req, rec_recording_t *dst, const rec_recording_t *src)
+{
+    *dst = *src;
+    dst->id = rec_req_strdup(req, src->id);
+    dst->type = rec_req_strdup(req, src->type);
+    dst->task = rec_req_strdup(req, src->task);
+    dst->query = rec_req_strdup(req, src->query);
+    dst->error = rec_req_strdup(req, src->error);
+}
+
+void rec_req_copy_replay(rec_req_t *req, rec_replay_t *dst, const rec_replay_t *src)
+{
+    *dst = *src;
+    dst->id = rec_req_strdup(req, src->id);
+    dst->task = rec_req_strdup(req, src->task);
+    dst->recording = rec_req_strdup(req, src->recording);
+    dst->clock = rec_req_strdup(req, src->clock);
+    dst->error = rec_req_strdup(req, src->error);
+    dst->stats = rec_req_strdup(req, src->stats);
+}
+
 /* ---- the connection ---- */
 
 static void set_down(rec_store_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -156,8 +177,11 @@ static bool try_connect(rec_store_t *s)
 {
     char timeout[16], err[256];
     /* defaults first: values in the DSN (expanded from "dbname") override them */
-    const char *keys[] = { "connect_timeout", "application_name", "client_encoding", "dbname", NULL };
-    const char *vals[] = { timeout, "faradd", "UTF8", s->dsn, NULL };
+    /* TCP keepalives: a PostgreSQL host that vanishes from the network is noticed in ~25 s
+     * instead of the kernel's hours (ignored on unix sockets) */
+    const char *keys[] = { "connect_timeout", "application_name", "client_encoding", "keepalives", "keepalives_idle",
+                           "keepalives_interval", "keepalives_count", "tcp_user_timeout", "dbname", NULL };
+    const char *vals[] = { timeout, "faradd", "UTF8", "1", "10", "5", "3", "30000", s->dsn, NULL };
 
     snprintf(timeout, sizeof timeout, "%u", s->opts.connect_timeout_s);
     s->pg = PQconnectdbParams(keys, vals, 1);
@@ -221,6 +245,22 @@ static void exec_once(rec_store_t *s, rec_req_t *req)
     case REC_OP_PING: exec_ping(s, req); break;
     case REC_OP_COPY_POINTS: exec_copy(s, req); break;
     case REC_OP_READ_POINTS: exec_read(s, req); break;
+    case REC_OP_RECORDING_PUT:
+    case REC_OP_RECORDING_UPDATE:
+    case REC_OP_RECORDING_GET:
+    case REC_OP_RECORDING_LIST:
+    case REC_OP_RECORDING_DELETE:
+    case REC_OP_REPLAY_PUT:
+    case REC_OP_REPLAY_UPDATE:
+    case REC_OP_REPLAY_GET:
+    case REC_OP_REPLAY_LIST:
+    case REC_OP_REPLAY_DELETE: rec_exec_recordings(s->pg, req); break;
+    case REC_OP_COPY_OUTPUTS:
+        req->rc = rec_copy_outputs(s->pg, req->in.outputs.replay_id, req->in.outputs.items, req->in.outputs.n,
+                                   &s->copy_buf, req->err, sizeof req->err);
+        if (req->rc == FA_OK)
+            req->out.n_rows = req->in.outputs.n;
+        break;
     default: rec_exec_definitions(s->pg, req); break;
     }
 }
@@ -323,6 +363,15 @@ static void *store_main(void *arg)
         rest = next;
     }
     return NULL;
+}
+
+rec_store_opts_t rec_store_opts_conf(const fa_conf_t *c)
+{
+    return (rec_store_opts_t){
+        .dsn = c->pg_dsn,
+        .queue_cap = c->pg_queue > UINT32_MAX ? UINT32_MAX : (uint32_t)c->pg_queue,
+        .reconnect_max_ms = c->pg_reconnect_max_ms > UINT32_MAX ? UINT32_MAX : (uint32_t)c->pg_reconnect_max_ms,
+    };
 }
 
 rec_store_t *rec_store_new(const rec_store_opts_t *o, char *err, size_t errlen)

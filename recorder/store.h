@@ -21,6 +21,7 @@
 #include <libpq-fe.h>
 
 #include "base/arena.h"
+#include "base/conf.h"
 #include "base/str.h"
 #include "engine/point.h"
 
@@ -35,6 +36,17 @@ typedef enum rec_op {
     REC_OP_TEMPLATE_GET,    /* in.id -> out.template */
     REC_OP_TEMPLATE_LIST,   /* in.list -> out.templates */
     REC_OP_TEMPLATE_DELETE, /* in.id -> out.n_rows; tasks built from it keep their template_id */
+    REC_OP_RECORDING_PUT,   /* in.recording (create; FA_EEXIST when the id exists) -> out.recording */
+    REC_OP_RECORDING_UPDATE,/* in.recording: status, error, progress, size, n_points -> out.recording */
+    REC_OP_RECORDING_GET,   /* in.id -> out.recording, FA_ENOENT when unknown */
+    REC_OP_RECORDING_LIST,  /* in.list -> out.recordings, newest first */
+    REC_OP_RECORDING_DELETE,/* in.id -> out.n_rows; its points go in the same transaction */
+    REC_OP_REPLAY_PUT,      /* in.replay (create; FA_EEXIST) -> out.replay */
+    REC_OP_REPLAY_UPDATE,   /* in.replay: status, error, progress, stats -> out.replay */
+    REC_OP_REPLAY_GET,      /* in.id -> out.replay */
+    REC_OP_REPLAY_LIST,     /* in.list -> out.replays, newest first */
+    REC_OP_REPLAY_DELETE,   /* in.id -> out.n_rows; its outputs go in the same transaction */
+    REC_OP_COPY_OUTPUTS,    /* in.outputs -> out.n_rows (captured replay outputs stored) */
     REC_OP_COPY_POINTS,     /* in.copy -> out.n_rows (points stored) */
     REC_OP_READ_POINTS,     /* in.read -> out.read, points in in.read.batch */
 } rec_op_t;
@@ -76,6 +88,43 @@ typedef struct rec_template {
     int64_t created, modified;
 } rec_template_t;
 
+typedef enum rec_status { REC_RUNNING = 0, REC_FINISHED, REC_FAILED } rec_status_t;
+
+/** A recording as stored in farad.recordings (its points are in farad.recording_points). */
+typedef struct rec_recording {
+    fa_str_t id;
+    fa_str_t type;          /* "stream" | "batch" */
+    fa_str_t task;          /* empty for a query recording */
+    fa_str_t query;         /* empty for a task recording */
+    rec_status_t status;    /* finished only when every point was stored */
+    fa_str_t error;         /* why it failed, or lost points ("dropped 12 points: queue full") */
+    double progress;        /* 0..1 */
+    int64_t size;           /* bytes of line protocol recorded */
+    int64_t n_points;
+    int64_t created;        /* ns; set by the store */
+    int64_t finished;       /* ns, 0 while running; set by the store when status leaves running */
+} rec_recording_t;
+
+/** A replay as stored in farad.replays. */
+typedef struct rec_replay {
+    fa_str_t id, task, recording;
+    fa_str_t clock;         /* "fast" | "real" */
+    bool recording_time;    /* keep the recorded times (else shifted to now) */
+    rec_status_t status;
+    double progress;
+    fa_str_t error;
+    fa_str_t stats;         /* JSON object as text ({task-stats, node-stats}); empty = NULL */
+    int64_t created, finished;
+} rec_replay_t;
+
+/** One output a replay captured: an emitted point or an alert event, as JSON. */
+typedef struct rec_output {
+    int64_t seq;            /* order within the replay */
+    bool alert;             /* kind: alert, else point */
+    int64_t time;           /* ns */
+    fa_str_t payload;       /* a JSON value as text */
+} rec_output_t;
+
 /** Listing: ids matching a glob (Kapacitor's pattern: `*`, `?`, `[a-z]`, `\` escapes; empty =
  * all), ordered by id, from `offset`, at most `limit` (0 = 100, Kapacitor's default). */
 typedef struct rec_list {
@@ -103,7 +152,9 @@ typedef struct rec_read_out {
 } rec_read_out_t;
 
 typedef struct rec_req rec_req_t;
-/** Called once per request, on the store thread, when it is done (or refused while stopping). */
+/** Called once per request, on the store thread, when it is done (or failed while stopping).
+ * It should only hand the request on (post it to a loop, signal a waiter): the store runs the
+ * next request when it returns. */
 typedef void (*rec_done_fn)(void *ud, rec_req_t *req);
 
 struct rec_req {
@@ -128,6 +179,13 @@ struct rec_req {
             rec_task_t *tasks;      /* updated in the same transaction: all or nothing */
             uint32_t n_tasks;
         } template_put;
+        rec_recording_t recording;
+        rec_replay_t replay;
+        struct {
+            fa_str_t replay_id;
+            const rec_output_t *items; /* the caller's until `done` */
+            uint32_t n;
+        } outputs;
         struct {
             rec_copy_meta_t meta;
             const eng_batch_t *batch; /* not touched by the store after `done` */
@@ -154,6 +212,16 @@ struct rec_req {
             rec_template_t *items;
             uint32_t n;
         } templates;
+        rec_recording_t recording;
+        struct {
+            rec_recording_t *items;
+            uint32_t n;
+        } recordings;
+        rec_replay_t replay;
+        struct {
+            rec_replay_t *items;
+            uint32_t n;
+        } replays;
         uint64_t n_rows;
         rec_read_out_t read;
     } out;
@@ -181,6 +249,9 @@ typedef struct rec_store_stats {
 
 typedef struct rec_store rec_store_t;
 
+/** Options from the configuration: pg.dsn, pg.queue, pg.reconnect_max (dsn points into c). */
+rec_store_opts_t rec_store_opts_conf(const fa_conf_t *c);
+
 /** Starts the store thread; it connects in the background (no blocking here). NULL on bad
  * options (err filled) or when the thread cannot be created. */
 rec_store_t *rec_store_new(const rec_store_opts_t *opts, char *err, size_t errlen);
@@ -191,7 +262,8 @@ void rec_store_free(rec_store_t *s);
  * FA_EINVAL = stopping: then done is NOT called and the request is still the caller's. */
 int rec_store_submit_mpsc(rec_store_t *s, rec_req_t *req);
 /** Submits and waits for the result (returns req->rc). For threads that may block (main at
- * start-up, loaders, tests), never for an event loop. req->done is overwritten. */
+ * start-up, loaders, tests): never from an event loop, never from a `done` callback (the store
+ * thread would wait for itself). req->done is overwritten. */
 int rec_store_call(rec_store_t *s, rec_req_t *req);
 /** Counters and connection state. */
 const rec_store_stats_t *rec_store_stats(const rec_store_t *s);
@@ -207,6 +279,10 @@ fa_str_t rec_req_strdup(rec_req_t *req, fa_str_t s);
 void rec_req_copy_task(rec_req_t *req, rec_task_t *dst, const rec_task_t *src);
 /** Deep-copies a template into the request's arena. */
 void rec_req_copy_template(rec_req_t *req, rec_template_t *dst, const rec_template_t *src);
+/** Deep-copies a replay's strings into the request's arena. */
+void rec_req_copy_replay(rec_req_t *req, rec_replay_t *dst, const rec_replay_t *src);
+/** Deep-copies a recording's strings into the request's arena. */
+void rec_req_copy_recording(rec_req_t *req, rec_recording_t *dst, const rec_recording_t *src);
 
 /* ---- blocking functions on a connection; used by the store thread, benchmarks and tests ---- */
 
@@ -221,6 +297,9 @@ int rec_schema_version_latest(void);
 int rec_encode_points(fa_buf_t *out, const rec_copy_meta_t *m, const eng_batch_t *b);
 /** The column list of farad.recording_points that rec_encode_points fills, for COPY. */
 extern const char rec_copy_columns[];
+/** COPY of a replay's captured outputs into farad.replay_outputs. FA_OK or FA_EPG with err. */
+int rec_copy_outputs(PGconn *pg, fa_str_t replay_id, const rec_output_t *items, uint32_t n, fa_buf_t *scratch,
+                     char *err, size_t errlen);
 /** COPY of b's points into farad.recording_points (autocommit). `scratch` is reused across
  * calls. FA_OK, or FA_EPG / FA_E2BIG with err filled. */
 int rec_copy_points(PGconn *pg, const rec_copy_meta_t *m, const eng_batch_t *b, fa_buf_t *scratch,

@@ -111,12 +111,12 @@ int rec_glob_to_regex(fa_str_t g, fa_buf_t *out)
 static int pg_rc(PGresult *res)
 {
     const char *st = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-    if (st != NULL && (strncmp(st, "22", 2) == 0 || strncmp(st, "2201B", 5) == 0 || strcmp(st, "23514") == 0))
+    if (st != NULL && (strncmp(st, "22", 2) == 0 || strcmp(st, "23514") == 0))
         return FA_EINVAL;
     return FA_EPG;
 }
 
-static fa_str_t dup_col(rec_req_t *req, PGresult *res, int row, int c)
+fa_str_t rec_dup_col(rec_req_t *req, PGresult *res, int row, int c)
 {
     return rec_req_strdup(req, fa_str(PQgetvalue(res, row, c), (size_t)PQgetlength(res, row, c)));
 }
@@ -159,14 +159,14 @@ Exit:
 static int read_task(rec_req_t *req, PGresult *res, int row, rec_task_t *t)
 {
     memset(t, 0, sizeof *t);
-    t->id = dup_col(req, res, row, 0);
-    t->type = dup_col(req, res, row, 1);
+    t->id = rec_dup_col(req, res, row, 0);
+    t->type = rec_dup_col(req, res, row, 1);
     if (parse_dbrps(req, PQgetvalue(res, row, 2), t) != 0)
         return rec_req_fail(req, FA_EPG, "task %s: dbrps in farad.tasks are not [{\"db\",\"rp\"}]: %s",
                             PQgetvalue(res, row, 0), PQgetvalue(res, row, 2));
-    t->script = dup_col(req, res, row, 3);
-    t->vars = dup_col(req, res, row, 4);
-    t->template_id = dup_col(req, res, row, 5);
+    t->script = rec_dup_col(req, res, row, 3);
+    t->vars = rec_dup_col(req, res, row, 4);
+    t->template_id = rec_dup_col(req, res, row, 5);
     t->status = strcmp(PQgetvalue(res, row, 6), "enabled") == 0 ? REC_TASK_ENABLED : REC_TASK_DISABLED;
     t->loaded_from_file = PQgetvalue(res, row, 7)[0] == 't';
     t->created = us_col_ns(res, row, 8);
@@ -177,27 +177,27 @@ static int read_task(rec_req_t *req, PGresult *res, int row, rec_task_t *t)
 
 static void read_template(rec_req_t *req, PGresult *res, int row, rec_template_t *t)
 {
-    t->id = dup_col(req, res, row, 0);
-    t->type = dup_col(req, res, row, 1);
-    t->script = dup_col(req, res, row, 2);
-    t->vars = dup_col(req, res, row, 3);
+    t->id = rec_dup_col(req, res, row, 0);
+    t->type = rec_dup_col(req, res, row, 1);
+    t->script = rec_dup_col(req, res, row, 2);
+    t->vars = rec_dup_col(req, res, row, 3);
     t->created = us_col_ns(res, row, 4);
     t->modified = us_col_ns(res, row, 5);
 }
 
 /* A slice as a NUL-terminated parameter in the request arena. */
-static const char *param(rec_req_t *req, fa_str_t s)
+const char *rec_param(rec_req_t *req, fa_str_t s)
 {
     return fa_arena_strndup(&req->arena, s.ptr ? s.ptr : "", s.len);
 }
 
 static const char *vars_param(rec_req_t *req, fa_str_t vars)
 {
-    return vars.len ? param(req, vars) : "{}";
+    return vars.len ? rec_param(req, vars) : "{}";
 }
 
 /* Runs sql; on failure fills req (what: "storing task cpu") and returns NULL. */
-static PGresult *run(PGconn *pg, rec_req_t *req, const char *sql, int n, const char *const *params, const char *what)
+PGresult *rec_run(PGconn *pg, rec_req_t *req, const char *sql, int n, const char *const *params, const char *what)
 {
     PGresult *res = PQexecParams(pg, sql, n, NULL, params, NULL, NULL, 0);
     ExecStatusType st = PQresultStatus(res);
@@ -211,7 +211,7 @@ static PGresult *run(PGconn *pg, rec_req_t *req, const char *sql, int n, const c
 
 static int exec_simple(PGconn *pg, rec_req_t *req, const char *sql)
 {
-    PGresult *res = run(pg, req, sql, 0, NULL, sql);
+    PGresult *res = rec_run(pg, req, sql, 0, NULL, sql);
     PQclear(res);
     return res ? 0 : -1;
 }
@@ -254,11 +254,11 @@ static void task_put_one(PGconn *pg, rec_req_t *req, const rec_task_t *t, rec_pu
         rec_req_fail(req, rc, "storing task %.*s: %s", (int)t->id.len, t->id.ptr, fa_strerror(rc));
         goto Exit;
     }
-    const char *params[8] = { param(req, t->id),       param(req, t->type),          fa_buf_cstr(&dbrps),
-                              param(req, t->script),   vars_param(req, t->vars),     param(req, t->template_id),
+    const char *params[8] = { rec_param(req, t->id),       rec_param(req, t->type),          fa_buf_cstr(&dbrps),
+                              rec_param(req, t->script),   vars_param(req, t->vars),     rec_param(req, t->template_id),
                               status_name(t->status), t->loaded_from_file ? "true" : "false" };
     snprintf(what, sizeof what, "storing task %.*s", (int)(t->id.len > 120 ? 120 : t->id.len), t->id.ptr);
-    PGresult *res = run(pg, req, mode == REC_PUT_CREATE ? create : mode == REC_PUT_UPDATE ? update : upsert, 8, params,
+    PGresult *res = rec_run(pg, req, mode == REC_PUT_CREATE ? create : mode == REC_PUT_UPDATE ? update : upsert, 8, params,
                         what);
     if (res == NULL)
         goto Exit;
@@ -274,8 +274,8 @@ Exit:
 
 static void task_get(PGconn *pg, rec_req_t *req)
 {
-    const char *params[1] = { param(req, req->in.id) };
-    PGresult *res = run(pg, req, "select " TASK_COLS " from farad.tasks where id = $1", 1, params, "reading a task");
+    const char *params[1] = { rec_param(req, req->in.id) };
+    PGresult *res = rec_run(pg, req, "select " TASK_COLS " from farad.tasks where id = $1", 1, params, "reading a task");
 
     if (res == NULL)
         return;
@@ -303,7 +303,7 @@ static void task_list(PGconn *pg, rec_req_t *req)
     const char *params[3];
 
     list_params(req, &re, off, lim, params);
-    PGresult *res = run(pg, req,
+    PGresult *res = rec_run(pg, req,
                         "select " TASK_COLS " from farad.tasks where ($1 = '' or id ~ $1) order by id offset $2 limit $3",
                         3, params, "listing tasks");
     fa_buf_deinit(&re);
@@ -321,8 +321,8 @@ static void task_list(PGconn *pg, rec_req_t *req)
 
 static void delete_by_id(PGconn *pg, rec_req_t *req, const char *sql, const char *what)
 {
-    const char *params[1] = { param(req, req->in.id) };
-    PGresult *res = run(pg, req, sql, 1, params, what);
+    const char *params[1] = { rec_param(req, req->in.id) };
+    PGresult *res = rec_run(pg, req, sql, 1, params, what);
 
     if (res == NULL)
         return;
@@ -333,8 +333,8 @@ static void delete_by_id(PGconn *pg, rec_req_t *req, const char *sql, const char
 
 static void task_set_status(PGconn *pg, rec_req_t *req)
 {
-    const char *params[2] = { param(req, req->in.set_status.id), status_name(req->in.set_status.status) };
-    PGresult *res = run(pg, req,
+    const char *params[2] = { rec_param(req, req->in.set_status.id), status_name(req->in.set_status.status) };
+    PGresult *res = rec_run(pg, req,
                         "update farad.tasks set status = $2, modified = now(), last_enabled = case when $2 = 'enabled'"
                         " then now() else last_enabled end where id = $1 returning " TASK_COLS,
                         2, params, "setting a task's status");
@@ -362,8 +362,8 @@ static void template_put_one(PGconn *pg, rec_req_t *req)
                                  " where id = $1 returning " TEMPLATE_COLS;
     const rec_template_t *t = &req->in.template_put.tmpl;
     rec_put_mode_t mode = req->in.template_put.mode;
-    const char *params[4] = { param(req, t->id), param(req, t->type), param(req, t->script), vars_param(req, t->vars) };
-    PGresult *res = run(pg, req, mode == REC_PUT_CREATE ? create : mode == REC_PUT_UPDATE ? update : upsert, 4, params,
+    const char *params[4] = { rec_param(req, t->id), rec_param(req, t->type), rec_param(req, t->script), vars_param(req, t->vars) };
+    PGresult *res = rec_run(pg, req, mode == REC_PUT_CREATE ? create : mode == REC_PUT_UPDATE ? update : upsert, 4, params,
                         "storing a template");
 
     if (res == NULL)
@@ -403,8 +403,8 @@ static void template_put(PGconn *pg, rec_req_t *req)
 
 static void template_get(PGconn *pg, rec_req_t *req)
 {
-    const char *params[1] = { param(req, req->in.id) };
-    PGresult *res = run(pg, req, "select " TEMPLATE_COLS " from farad.templates where id = $1", 1, params,
+    const char *params[1] = { rec_param(req, req->in.id) };
+    PGresult *res = rec_run(pg, req, "select " TEMPLATE_COLS " from farad.templates where id = $1", 1, params,
                         "reading a template");
 
     if (res == NULL)
@@ -425,7 +425,7 @@ static void template_list(PGconn *pg, rec_req_t *req)
     const char *params[3];
 
     list_params(req, &re, off, lim, params);
-    PGresult *res = run(pg, req,
+    PGresult *res = rec_run(pg, req,
                         "select " TEMPLATE_COLS " from farad.templates where ($1 = '' or id ~ $1) order by id"
                         " offset $2 limit $3",
                         3, params, "listing templates");

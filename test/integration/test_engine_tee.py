@@ -105,8 +105,9 @@ class EngineTeeTest(unittest.TestCase):
         cls.stack.stop()
 
     def test_tasks_loaded_and_their_dbrp_teed_without_tee_dbrps(self):
-        log = self.farad.proc.log_tail(100000)
-        self.assertIn("load: task engwhere started from", log)
+        r = h.request(self.farad.api, "GET", "/kapacitor/v1/tasks/engwhere")
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((r.json()["status"], r.json()["executing"]), ("enabled", True))
         body = "".join("cpu,host=h%d usage_idle=%d %d\n" % (k, k, BASE_NS + k) for k in range(7))
         self.assertEqual(h.write(self.stack.url, "engdb2", body).status, 204)
         self.assertEqual(h.write(self.stack.url, "engother", body).status, 204)

@@ -1,0 +1,1446 @@
+/* recorder/record.c - the recorder thread: API calls for /recordings and /replays, stream
+ * recordings (a sink task in the live task master, COPY every 50 ms), the rows in PostgreSQL.
+ * See record.h for the design. */
+#include <ctype.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "engine/nodes.h"
+#include "recorder/internal.h"
+#include "recorder/rr.h"
+
+enum { MAX_CALLS = 256, KEEP_DONE = 64, TICK_MS = 50 };
+
+struct rr_call {
+    char method[8];
+    char *path, *query, *body;
+    eng_rr_done_fn done;
+    void *arg;
+    struct rr_call *next;
+};
+
+/* A stream recording in flight. The sink nodes (engine thread) append to `pending` under mu. */
+typedef struct rr_stream {
+    rec_rr_t *rr;
+    rr_item_t *item;
+    char task_id[300];       /* its id in the task master */
+    pthread_mutex_t mu;
+    fa_buf_t pending;        /* COPY rows */
+    int64_t seq, n_pending;  /* next seq; points in pending */
+    int64_t dropped;
+    int64_t tm_dropped;      /* recorder thread: the task master's drops for the recording task */
+    size_t cap;
+    fa_buf_t spare;          /* recorder thread */
+    struct rr_stream *next;
+} rr_stream_t;
+
+/* ---- small helpers ---- */
+
+int64_t rr_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static int64_t mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* libpq's message as one line without the trailing newline. */
+static void pg_msg(PGconn *pg, char *out, size_t n)
+{
+    snprintf(out, n, "%s", pg != NULL ? PQerrorMessage(pg) : "no connection");
+    for (char *p = out; *p; p++)
+        if (*p == '\n' || *p == '\t')
+            *p = ' ';
+    size_t l = strlen(out);
+    while (l > 0 && out[l - 1] == ' ')
+        out[--l] = '\0';
+}
+
+PGconn *rr_connect(const char *dsn, char *err, size_t errlen)
+{
+    const char *keys[] = { "connect_timeout", "application_name", "client_encoding", "dbname", NULL };
+    const char *vals[] = { "3", "faradd-recorder", "UTF8", dsn, NULL };
+    PGconn *pg = PQconnectdbParams(keys, vals, 1);
+    if (pg == NULL || PQstatus(pg) != CONNECTION_OK) {
+        char m[300];
+        pg_msg(pg, m, sizeof m);
+        snprintf(err, errlen, "PostgreSQL unavailable: %s", m);
+        PQfinish(pg);
+        return NULL;
+    }
+    if (rec_migrate(pg, err, errlen) < 0) {
+        PQfinish(pg);
+        return NULL;
+    }
+    return pg;
+}
+
+int rr_copy_text(PGconn *pg, const char *text, size_t len, char *err, size_t errlen)
+{
+    char m[300];
+    char sql[200];
+    int rc = -1;
+    snprintf(sql, sizeof sql, "copy farad.recording_points (%s) from stdin", rec_copy_columns);
+    PGresult *res = PQexec(pg, sql);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        pg_msg(pg, m, sizeof m);
+        snprintf(err, errlen, "COPY into farad.recording_points: %s", m);
+        PQclear(res);
+        return -1;
+    }
+    PQclear(res);
+    for (size_t off = 0; off < len;) {
+        size_t n = len - off > (1u << 20) ? (1u << 20) : len - off;
+        if (PQputCopyData(pg, text + off, (int)n) != 1) {
+            pg_msg(pg, m, sizeof m);
+            snprintf(err, errlen, "COPY into farad.recording_points: sending rows: %s", m);
+            PQputCopyEnd(pg, "send failed");
+            goto Drain;
+        }
+        off += n;
+    }
+    if (PQputCopyEnd(pg, NULL) != 1) {
+        pg_msg(pg, m, sizeof m);
+        snprintf(err, errlen, "COPY into farad.recording_points: %s", m);
+        goto Drain;
+    }
+    res = PQgetResult(pg);
+    if (PQresultStatus(res) == PGRES_COMMAND_OK) {
+        rc = 0;
+    } else {
+        pg_msg(pg, m, sizeof m);
+        snprintf(err, errlen, "COPY into farad.recording_points: %s", m);
+    }
+    PQclear(res);
+Drain:
+    while ((res = PQgetResult(pg)) != NULL)
+        PQclear(res);
+    return rc;
+}
+
+/* Go's RFC3339Nano: trailing zeros of the fraction dropped. */
+static void fmt_rfc3339(int64_t ns, char *out, size_t n)
+{
+    time_t s = (time_t)(ns / 1000000000);
+    long frac = (long)(ns % 1000000000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    size_t l = strftime(out, n, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (frac != 0) {
+        char f[16];
+        snprintf(f, sizeof f, ".%09ld", frac);
+        size_t k = strlen(f);
+        while (f[k - 1] == '0')
+            f[--k] = '\0';
+        snprintf(out + l, n - l, "%sZ", f);
+    } else {
+        snprintf(out + l, n - l, "Z");
+    }
+}
+
+/* RFC 3339 (with optional fraction and offset) to ns; -1 when it does not parse. */
+static int parse_rfc3339(const char *s, int64_t *ns)
+{
+    struct tm tm = { 0 };
+    const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+    if (p == NULL)
+        return -1;
+    int64_t frac = 0;
+    if (*p == '.') {
+        int digits = 0;
+        for (p++; isdigit((unsigned char)*p); p++, digits++)
+            if (digits < 9)
+                frac = frac * 10 + (*p - '0');
+        for (; digits < 9; digits++)
+            frac *= 10;
+    }
+    int64_t off = 0;
+    if (*p == '+' || *p == '-') {
+        int hh = 0, mm = 0;
+        if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2)
+            return -1;
+        off = (int64_t)(hh * 3600 + mm * 60) * (*p == '-' ? -1 : 1);
+        p += 6;
+    } else if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else {
+        return -1;
+    }
+    if (*p != '\0')
+        return -1;
+    *ns = ((int64_t)timegm(&tm) - off) * 1000000000 + frac;
+    return 0;
+}
+
+/* Kapacitor's ^[-\._\p{L}0-9]+$ (every non-ASCII byte is let through as part of a letter). */
+static bool valid_id(const char *id)
+{
+    if (*id == '\0')
+        return false;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        if (!(isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p >= 0x80))
+            return false;
+    return true;
+}
+
+static void random_id(char *out, size_t n)
+{
+    unsigned char b[16];
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (f == NULL || fread(b, 1, sizeof b, f) != sizeof b) {
+        uint64_t x = (uint64_t)rr_now() ^ (uint64_t)mono_now() << 7;
+        for (int i = 0; i < 16; i++, x = x * 6364136223846793005ULL + 1442695040888963407ULL)
+            b[i] = (unsigned char)(x >> 56);
+    }
+    if (f != NULL)
+        fclose(f);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    snprintf(out, n, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2], b[3],
+             b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+/* ---- items ---- */
+
+static rr_item_t *item_find(rec_rr_t *r, rr_kind_t kind, const char *id)
+{
+    for (rr_item_t *it = r->items; it != NULL; it = it->next)
+        if (it->kind == kind && strcmp(it->id, id) == 0)
+            return it;
+    return NULL;
+}
+
+static void item_free(rr_item_t *it)
+{
+    free(it->stats);
+    free(it);
+}
+
+/* Drops saved, finished items past the newest KEEP_DONE of a kind (under the lock). */
+static void items_trim(rec_rr_t *r)
+{
+    unsigned kept[2] = { 0, 0 };
+    for (rr_item_t **pp = &r->items; *pp != NULL;) {
+        rr_item_t *it = *pp;
+        bool done = strcmp(it->status, "running") != 0 && it->saved;
+        if (done && ++kept[it->kind] > KEEP_DONE) {
+            *pp = it->next;
+            item_free(it);
+            continue;
+        }
+        pp = &it->next;
+    }
+}
+
+void rr_finish(rec_rr_t *r, rr_item_t *it, bool failed, const char *fmt, ...)
+{
+    pthread_mutex_lock(&r->mu);
+    snprintf(it->status, sizeof it->status, "%s", failed ? "failed" : "finished");
+    if (fmt != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(it->error, sizeof it->error, fmt, ap);
+        va_end(ap);
+    }
+    if (!failed)
+        it->progress = 1.0;
+    it->finished = rr_now();
+    it->saved = false;
+    pthread_mutex_unlock(&r->mu);
+}
+
+static json_t *item_json(const rr_item_t *it)
+{
+    char href[400], date[64];
+    snprintf(href, sizeof href, "/kapacitor/v1/%s/%s", it->kind == RR_RECORDING ? "recordings" : "replays", it->id);
+    fmt_rfc3339(it->created, date, sizeof date);
+    json_t *o = json_pack("{s:{s:s,s:s},s:s}", "link", "rel", "self", "href", href, "id", it->id);
+    if (it->kind == RR_RECORDING) {
+        json_object_set_new(o, "type", json_string(it->type));
+        json_object_set_new(o, "size", json_integer(it->size));
+        json_object_set_new(o, "date", json_string(date));
+        json_object_set_new(o, "error", json_string(it->error));
+        json_object_set_new(o, "status", json_string(it->status));
+        json_object_set_new(o, "progress", json_real(it->progress));
+        /* farad's additions */
+        json_object_set_new(o, "task", json_string(it->task));
+        json_object_set_new(o, "points", json_integer(it->points));
+        json_object_set_new(o, "points_dropped", json_integer(it->dropped));
+        if (it->query[0])
+            json_object_set_new(o, "query", json_string(it->query));
+    } else {
+        json_object_set_new(o, "task", json_string(it->task));
+        json_object_set_new(o, "recording", json_string(it->recording));
+        json_object_set_new(o, "recording-time", json_boolean(it->rec_time));
+        json_object_set_new(o, "clock", json_string(it->clock));
+        json_object_set_new(o, "date", json_string(date));
+        json_object_set_new(o, "status", json_string(it->status));
+        json_object_set_new(o, "progress", json_real(it->progress));
+        json_object_set_new(o, "error", json_string(it->error));
+        json_t *stats = it->stats != NULL ? json_loads(it->stats, 0, NULL) : NULL;
+        json_object_set_new(o, "stats", stats != NULL ? stats : json_object());
+        json_object_set_new(o, "capture", json_boolean(it->capture));
+    }
+    return o;
+}
+
+/* ---- rows ---- */
+
+int rr_save(PGconn *pg, rec_rr_t *r, rr_item_t *it, char *err, size_t errlen)
+{
+    char size[24], count[24], progress[32], created[24], finished[24], m[300];
+    rr_item_t c;
+    pthread_mutex_lock(&r->mu);
+    c = *it;
+    c.stats = it->stats != NULL ? strdup(it->stats) : NULL;
+    pthread_mutex_unlock(&r->mu);
+    snprintf(size, sizeof size, "%" PRId64, c.size);
+    snprintf(count, sizeof count, "%" PRId64, c.points);
+    snprintf(progress, sizeof progress, "%.6f", c.progress);
+    snprintf(created, sizeof created, "%" PRId64, c.created / 1000);
+    snprintf(finished, sizeof finished, "%" PRId64, c.finished / 1000);
+    bool running = strcmp(c.status, "running") == 0;
+    PGresult *res;
+    if (c.kind == RR_RECORDING) {
+        const char *p[10] = { c.id, c.type, c.task[0] ? c.task : NULL, c.query[0] ? c.query : NULL, c.status,
+                              c.error, progress, size, count, created };
+        const char *pf[11] = { p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], running ? NULL : finished };
+        res = PQexecParams(pg,
+                           "insert into farad.recordings (id, type, task, query, status, error, progress, size, point_count,"
+                           " created, finished) values ($1, $2, $3, $4, $5, $6, $7, $8, $9,"
+                           " to_timestamp($10::bigint / 1e6), to_timestamp($11::bigint / 1e6))"
+                           " on conflict (id) do update set status = $5, error = $6, progress = $7, size = $8,"
+                           " point_count = $9, finished = to_timestamp($11::bigint / 1e6)",
+                           11, NULL, pf, NULL, NULL, 0);
+    } else {
+        const char *p[11] = { c.id, c.task, c.recording[0] ? c.recording : NULL, c.clock, c.rec_time ? "true" : "false",
+                              c.status, progress, c.error, c.stats, created, running ? NULL : finished };
+        res = PQexecParams(pg,
+                           "insert into farad.replays (id, task, recording, clock, recording_time, status, progress, error,"
+                           " stats, created, finished) values ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb,"
+                           " to_timestamp($10::bigint / 1e6), to_timestamp($11::bigint / 1e6))"
+                           " on conflict (id) do update set status = $6, progress = $7, error = $8, stats = $9::jsonb,"
+                           " finished = to_timestamp($11::bigint / 1e6)",
+                           11, NULL, p, NULL, NULL, 0);
+    }
+    free(c.stats);
+    int rc = 0;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        pg_msg(pg, m, sizeof m);
+        snprintf(err, errlen, "saving %s %s: %s", c.kind == RR_RECORDING ? "recording" : "replay", c.id, m);
+        rc = -1;
+    } else if (!running) {
+        pthread_mutex_lock(&r->mu);
+        if (strcmp(it->status, "running") != 0 && it->finished == c.finished)
+            it->saved = true;
+        pthread_mutex_unlock(&r->mu);
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* An item from a row of select_cols. */
+static const char recording_cols[] =
+    "id, type, coalesce(task, ''), coalesce(query, ''), status, error, progress, size, point_count,"
+    " (extract(epoch from created) * 1e6)::bigint";
+static const char replay_cols[] =
+    "id, task, coalesce(recording, ''), clock, recording_time, status, progress, error, coalesce(stats::text, ''),"
+    " (extract(epoch from created) * 1e6)::bigint";
+
+static void row_item(PGresult *res, int i, rr_kind_t kind, rr_item_t *it)
+{
+    memset(it, 0, sizeof *it);
+    it->kind = kind;
+    it->saved = true;
+    snprintf(it->id, sizeof it->id, "%s", PQgetvalue(res, i, 0));
+    if (kind == RR_RECORDING) {
+        snprintf(it->type, sizeof it->type, "%s", PQgetvalue(res, i, 1));
+        snprintf(it->task, sizeof it->task, "%s", PQgetvalue(res, i, 2));
+        snprintf(it->query, sizeof it->query, "%s", PQgetvalue(res, i, 3));
+        snprintf(it->status, sizeof it->status, "%s", PQgetvalue(res, i, 4));
+        snprintf(it->error, sizeof it->error, "%s", PQgetvalue(res, i, 5));
+        it->progress = atof(PQgetvalue(res, i, 6));
+        it->size = strtoll(PQgetvalue(res, i, 7), NULL, 10);
+        it->points = strtoll(PQgetvalue(res, i, 8), NULL, 10);
+    } else {
+        snprintf(it->task, sizeof it->task, "%s", PQgetvalue(res, i, 1));
+        snprintf(it->recording, sizeof it->recording, "%s", PQgetvalue(res, i, 2));
+        snprintf(it->clock, sizeof it->clock, "%s", PQgetvalue(res, i, 3));
+        it->rec_time = PQgetvalue(res, i, 4)[0] == 't';
+        snprintf(it->status, sizeof it->status, "%s", PQgetvalue(res, i, 5));
+        it->progress = atof(PQgetvalue(res, i, 6));
+        snprintf(it->error, sizeof it->error, "%s", PQgetvalue(res, i, 7));
+        const char *st = PQgetvalue(res, i, 8);
+        it->stats = *st ? strdup(st) : NULL;
+    }
+    it->created = strtoll(PQgetvalue(res, i, 9), NULL, 10) * 1000;
+}
+
+/* ---- the recorder's connection ---- */
+
+/* The recorder thread's connection, (re)connecting at most every 500 ms. NULL with err. */
+static PGconn *conn(rec_rr_t *r, char *err, size_t errlen)
+{
+    if (r->pg != NULL && PQstatus(r->pg) == CONNECTION_OK)
+        return r->pg;
+    if (r->pg != NULL) {
+        PQfinish(r->pg);
+        r->pg = NULL;
+    }
+    static __thread char last[400];
+    if (mono_now() < r->pg_retry) {
+        snprintf(err, errlen, "%s", last[0] ? last : "PostgreSQL unavailable");
+        return NULL;
+    }
+    r->pg_retry = mono_now() + 500000000;
+    r->pg = rr_connect(r->dsn, err, errlen);
+    if (r->pg == NULL) {
+        snprintf(last, sizeof last, "%s", err);
+        return NULL;
+    }
+    last[0] = '\0';
+    /* what a previous run left running can no longer finish (Kapacitor does the same) */
+    PQclear(PQexec(r->pg, "update farad.recordings set status = 'failed', error = 'faradd stopped during the recording',"
+                          " finished = now() where status = 'running'"));
+    PQclear(PQexec(r->pg, "update farad.replays set status = 'failed', error = 'faradd stopped during the replay',"
+                          " finished = now() where status = 'running'"));
+    /* ... but our own running items are written again right away */
+    pthread_mutex_lock(&r->mu);
+    for (rr_item_t *it = r->items; it != NULL; it = it->next)
+        it->saved = false;
+    pthread_mutex_unlock(&r->mu);
+    return r->pg;
+}
+
+/* Writes every item whose row is behind. */
+static void save_pending(rec_rr_t *r)
+{
+    char err[400];
+    for (;;) {
+        rr_item_t *todo = NULL;
+        pthread_mutex_lock(&r->mu);
+        for (rr_item_t *it = r->items; it != NULL && todo == NULL; it = it->next)
+            if (!it->saved && (it->kind == RR_RECORDING || strcmp(it->status, "running") != 0))
+                todo = it;
+        pthread_mutex_unlock(&r->mu);
+        if (todo == NULL)
+            return;
+        PGconn *pg = conn(r, err, sizeof err);
+        if (pg == NULL || rr_save(pg, r, todo, err, sizeof err) != 0)
+            return;
+        pthread_mutex_lock(&r->mu);
+        if (strcmp(todo->status, "running") == 0)
+            todo->saved = true; /* the running row is in; the final one comes at its end */
+        pthread_mutex_unlock(&r->mu);
+    }
+}
+
+/* ---- answers ---- */
+
+static void answer(struct rr_call *c, int status, json_t *doc)
+{
+    char *s = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+    json_decref(doc);
+    c->done(c->arg, status, s != NULL ? s : "", s != NULL ? strlen(s) : 0);
+    free(s);
+}
+
+static void answer_error(struct rr_call *c, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void answer_error(struct rr_call *c, int status, const char *fmt, ...)
+{
+    char msg[800];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    answer(c, status, json_pack("{s:s}", "error", msg));
+}
+
+static void answer_item(rec_rr_t *r, struct rr_call *c, int status, rr_item_t *it)
+{
+    pthread_mutex_lock(&r->mu);
+    json_t *o = item_json(it);
+    pthread_mutex_unlock(&r->mu);
+    answer(c, status, o);
+}
+
+/* ---- stream recordings ---- */
+
+static void sink_point(eng_node_t *n, eng_node_t *from, const eng_pt_t *p)
+{
+    (void)from;
+    rr_stream_t *s = n->state;
+    eng_batch_t one;
+    memset(&one, 0, sizeof one);
+    one.db = n->task->cur_db;
+    one.rp = n->task->cur_rp;
+    one.points = (eng_point_t *)&p->p;
+    one.n = 1;
+    pthread_mutex_lock(&s->mu);
+    /* (rec_encode_points must not start on a buffer without memory: NULL + 0) */
+    if (s->pending.len >= s->cap || (s->pending.ptr == NULL && fa_buf_reserve(&s->pending, 1 << 16) != 0)) {
+        s->dropped++;
+    } else {
+        rec_copy_meta_t m = { .recording_id = fa_str_c(s->item->id), .first_seq = s->seq, .batch_seq = -1 };
+        if (rec_encode_points(&s->pending, &m, &one) == 0) {
+            s->seq++;
+            s->n_pending++;
+        } else {
+            s->dropped++;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+static const eng_node_ops_t sink_ops = { .type = "recording", .point = sink_point };
+
+/* TICKscript string literal body: ' and \ escaped. */
+static void tick_quote(fa_buf_t *b, fa_str_t s)
+{
+    for (size_t i = 0; i < s.len; i++) {
+        if (s.ptr[i] == '\'' || s.ptr[i] == '\\')
+            fa_buf_append(b, "\\", 1);
+        fa_buf_append(b, &s.ptr[i], 1);
+    }
+}
+
+static const eng_env_t quiet_env = { 0 };
+
+/* Compiles the task to learn its type, dbrps and measurements; builds the sink task. */
+static int stream_task(rr_stream_t *s, const char *script, const eng_dbrp_t *dbrps, uint32_t n_dbrps, eng_task_t **out,
+                       char *err, size_t errlen)
+{
+    tick_err_t terr;
+    eng_task_t *t = NULL;
+    memset(&terr, 0, sizeof terr);
+    if (eng_task_new("recorded", script, strlen(script), dbrps, n_dbrps, &quiet_env, &t, &terr) != 0 &&
+        (n_dbrps == 0 || eng_task_new("recorded", script, strlen(script), NULL, 0, &quiet_env, &t, &terr) != 0)) {
+        snprintf(err, errlen, "task %s: %s", s->item->task, terr.msg);
+        return -1;
+    }
+    if (t->n_nodes == 0 || strcmp(t->nodes[0].spec->type, "stream") != 0) {
+        snprintf(err, errlen, "task %s is not a stream task: record it with a batch or query recording", s->item->task);
+        eng_task_free(t);
+        return -1;
+    }
+    fa_buf_t src = FA_BUF_INIT;
+    fa_str_t *meas = NULL;
+    uint32_t n_meas = eng_task_measurements(t, &meas);
+    if (n_meas == 0) {
+        fa_buf_append_c(&src, "stream\n    |from()\n");
+    } else {
+        for (uint32_t i = 0; i < n_meas; i++) {
+            bool dup = false;
+            for (uint32_t j = 0; j < i; j++)
+                dup = dup || fa_str_eq(meas[i], meas[j]);
+            if (dup)
+                continue;
+            fa_buf_append_c(&src, "stream\n    |from()\n        .measurement('");
+            tick_quote(&src, meas[i]);
+            fa_buf_append_c(&src, "')\n");
+        }
+    }
+    eng_task_t *rt = NULL;
+    int rc = eng_task_new(s->task_id, fa_buf_cstr(&src), src.len, t->dbrps, t->n_dbrps, &quiet_env, &rt, &terr);
+    eng_task_free(t);
+    fa_buf_deinit(&src);
+    if (rc != 0) {
+        snprintf(err, errlen, "task %s: building the recording task: %s", s->item->task, terr.msg);
+        return -1;
+    }
+    /* every leaf (the from() nodes) gets the sink as its child */
+    for (uint32_t i = 0; i < rt->n_nodes; i++) {
+        eng_node_t *leaf = &rt->nodes[i];
+        if (leaf->n_children != 0)
+            continue;
+        eng_node_t *sink = FA_NEW(&rt->arena, eng_node_t, 1);
+        memset(sink, 0, sizeof *sink);
+        sink->ops = &sink_ops;
+        sink->spec = leaf->spec;
+        sink->task = rt;
+        sink->id = UINT32_MAX;
+        sink->state = s;
+        snprintf(sink->name, sizeof sink->name, "recording");
+        leaf->children = FA_NEW(&rt->arena, eng_node_t *, 1);
+        leaf->children[0] = sink;
+        leaf->n_children = 1;
+    }
+    *out = rt;
+    return 0;
+}
+
+static void stream_free(rr_stream_t *s)
+{
+    pthread_mutex_destroy(&s->mu);
+    fa_buf_deinit(&s->pending);
+    fa_buf_deinit(&s->spare);
+    free(s);
+}
+
+/* COPYs what the sinks wrote since the last call. false when PostgreSQL failed (err filled). */
+static bool stream_flush(rec_rr_t *r, rr_stream_t *s, char *err, size_t errlen)
+{
+    fa_buf_clear(&s->spare);
+    pthread_mutex_lock(&s->mu);
+    fa_buf_t tmp = s->pending;
+    s->pending = s->spare;
+    s->spare = tmp;
+    int64_t n = s->n_pending, dropped = s->dropped;
+    s->n_pending = 0;
+    pthread_mutex_unlock(&s->mu);
+    /* batches the task master could not queue for the recording task are lost points too */
+    eng_tm_task_stats_t ts;
+    if (eng_tm_task_stats(r->o.tm, s->task_id, &ts) == 0)
+        s->tm_dropped = (int64_t)ts.points_dropped;
+    dropped += s->tm_dropped;
+    pthread_mutex_lock(&r->mu);
+    s->item->dropped = dropped;
+    pthread_mutex_unlock(&r->mu);
+    if (s->spare.len == 0)
+        return true;
+    PGconn *pg = conn(r, err, errlen);
+    if (pg == NULL || rr_copy_text(pg, s->spare.ptr, s->spare.len, err, errlen) != 0)
+        return false;
+    pthread_mutex_lock(&r->mu);
+    s->item->size += (int64_t)s->spare.len;
+    s->item->points += n;
+    pthread_mutex_unlock(&r->mu);
+    if (s->spare.cap > (16u << 20))
+        fa_buf_deinit(&s->spare);
+    return true;
+}
+
+/* Ends a stream recording: unhooks it, writes the rest, sets its status. */
+static void stream_end(rec_rr_t *r, rr_stream_t *s, const char *failure)
+{
+    char err[512];
+    /* what the task master queued for the recording before the deadline is recorded: wait
+     * (at most 2 s) for its queue to drain, then unhook it */
+    eng_tm_task_stats_t ts;
+    for (int i = 0; i < 200 && eng_tm_task_stats(r->o.tm, s->task_id, &ts) == 0 && ts.queued > 0; i++) {
+        struct timespec nap = { 0, 10000000 };
+        nanosleep(&nap, NULL);
+    }
+    if (eng_tm_task_stats(r->o.tm, s->task_id, &ts) == 0)
+        s->tm_dropped = (int64_t)ts.points_dropped;
+    int rc = eng_tm_remove(r->o.tm, s->task_id);
+    if (rc == FA_EAGAIN) /* still inside a call: its sink must stay valid; it is freed later */
+        FA_LOG(FA_WARN, "recording %s: its task is busy; waiting", s->item->id);
+    while (rc == FA_EAGAIN)
+        rc = eng_tm_remove(r->o.tm, s->task_id);
+    bool ok = failure == NULL && stream_flush(r, s, err, sizeof err);
+    int64_t dropped = s->dropped + s->tm_dropped;
+    if (failure != NULL)
+        rr_finish(r, s->item, true, "%s", failure);
+    else if (!ok)
+        rr_finish(r, s->item, true, "%s", err);
+    else if (dropped > 0)
+        rr_finish(r, s->item, true,
+                  "lost %" PRId64 " points: the recording's buffer (%zu bytes) or its task queue was full", dropped,
+                  s->cap);
+    else
+        rr_finish(r, s->item, false, NULL);
+    FA_LOG(FA_INFO, "recording %s ended: %s %s", s->item->id, s->item->status, s->item->error);
+}
+
+/* One turn over the stream recordings: COPY, deadlines, progress. */
+static void streams_tick(rec_rr_t *r)
+{
+    char err[512];
+    int64_t now = rr_now();
+    for (rr_stream_t **pp = &r->streams; *pp != NULL;) {
+        rr_stream_t *s = *pp;
+        const char *failure = NULL;
+        bool end = now >= s->item->stop || atomic_load(&s->item->cancel) || r->stopping;
+        if (r->stopping)
+            failure = "faradd stopped during the recording";
+        if (!end && !stream_flush(r, s, err, sizeof err)) {
+            failure = err;
+            end = true;
+        }
+        if (!end) {
+            pthread_mutex_lock(&r->mu);
+            int64_t span = s->item->stop - s->item->created;
+            s->item->progress = span > 0 ? (double)(now - s->item->created) / (double)span : 1.0;
+            pthread_mutex_unlock(&r->mu);
+            pp = &s->next;
+            continue;
+        }
+        stream_end(r, s, failure);
+        *pp = s->next;
+        stream_free(s);
+    }
+}
+
+/* ---- the task behind a request ---- */
+
+/* Finds task `id` through the lookup hook, then in farad.tasks. 0, FA_ENOENT, or -1 with err. */
+static int find_task(rec_rr_t *r, const char *id, fa_arena_t *a, const char **script, eng_dbrp_t **dbrps,
+                     uint32_t *n, char *err, size_t errlen)
+{
+    if (r->o.lookup != NULL && r->o.lookup(r->o.lookup_ud, id, a, script, dbrps, n) == 0)
+        return 0;
+    PGconn *pg = conn(r, err, errlen);
+    if (pg == NULL)
+        return FA_ENOENT;
+    const char *p[1] = { id };
+    PGresult *res = PQexecParams(pg,
+                                 "select script, coalesce((select string_agg((d->>'db') || chr(31) || (d->>'rp'), chr(30))"
+                                 " from jsonb_array_elements(dbrps) d), '') from farad.tasks where id = $1",
+                                 1, NULL, p, NULL, NULL, 0);
+    int rc = FA_ENOENT;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+        const char *s = PQgetvalue(res, 0, 0), *d = PQgetvalue(res, 0, 1);
+        *script = fa_arena_strndup(a, s, strlen(s));
+        uint32_t cnt = *d ? 1 : 0;
+        for (const char *q = d; *q; q++)
+            cnt += *q == 30;
+        *dbrps = FA_NEW(a, eng_dbrp_t, cnt ? cnt : 1);
+        *n = 0;
+        for (const char *q = d; *q && *n < cnt;) {
+            const char *us = strchr(q, 31), *rs = strchr(q, 30);
+            if (us == NULL)
+                break;
+            if (rs == NULL)
+                rs = q + strlen(q);
+            (*dbrps)[*n].db = fa_str(fa_arena_strndup(a, q, (size_t)(us - q)), (size_t)(us - q));
+            (*dbrps)[*n].rp = fa_str(fa_arena_strndup(a, us + 1, (size_t)(rs - us - 1)), (size_t)(rs - us - 1));
+            (*n)++;
+            q = *rs ? rs + 1 : rs;
+        }
+        rc = 0;
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* ---- calls ---- */
+
+static const char *jstr(json_t *body, const char *key)
+{
+    const char *s = json_string_value(json_object_get(body, key));
+    return s != NULL ? s : "";
+}
+
+/* The id of a new item: given, or a random UUID. false (answered 400) when invalid or taken. */
+static bool new_id(rec_rr_t *r, struct rr_call *c, json_t *body, rr_kind_t kind, char *id, size_t n)
+{
+    const char *given = jstr(body, "id");
+    if (*given == '\0') {
+        random_id(id, n);
+        return true;
+    }
+    if (!valid_id(given) || strlen(given) >= n) {
+        answer_error(c, 400, "invalid id %s: must match ^[-\\._\\p{L}0-9]+$", given);
+        return false;
+    }
+    snprintf(id, n, "%s", given);
+    pthread_mutex_lock(&r->mu);
+    bool taken = item_find(r, kind, id) != NULL;
+    pthread_mutex_unlock(&r->mu);
+    if (taken) {
+        answer_error(c, 400, "a %s with id %s already exists", kind == RR_RECORDING ? "recording" : "replay", id);
+        return false;
+    }
+    return true;
+}
+
+static rr_item_t *item_new(rec_rr_t *r, rr_kind_t kind, const char *id)
+{
+    rr_item_t *it = calloc(1, sizeof *it);
+    if (it == NULL)
+        return NULL;
+    it->kind = kind;
+    snprintf(it->id, sizeof it->id, "%s", id);
+    snprintf(it->status, sizeof it->status, "running");
+    it->created = rr_now();
+    return it;
+}
+
+/* Puts a new item in the list and writes its row; false (answered) when PostgreSQL refused it. */
+static bool item_add(rec_rr_t *r, struct rr_call *c, rr_item_t *it)
+{
+    char err[512];
+    PGconn *pg = conn(r, err, sizeof err);
+    if (pg != NULL) {
+        /* an id of a stored item that this process no longer holds in memory */
+        const char *p[1] = { it->id };
+        PGresult *res = PQexecParams(pg,
+                                     it->kind == RR_RECORDING ? "select 1 from farad.recordings where id = $1"
+                                                              : "select 1 from farad.replays where id = $1",
+                                     1, NULL, p, NULL, NULL, 0);
+        bool exists = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0;
+        PQclear(res);
+        if (exists) {
+            answer_error(c, 400, "a %s with id %s already exists", it->kind == RR_RECORDING ? "recording" : "replay",
+                         it->id);
+            item_free(it);
+            return false;
+        }
+    }
+    if (pg == NULL || rr_save(pg, r, it, err, sizeof err) != 0) {
+        answer_error(c, 503, "%s", err);
+        item_free(it);
+        return false;
+    }
+    pthread_mutex_lock(&r->mu);
+    it->saved = true; /* the running row */
+    it->next = r->items;
+    r->items = it;
+    pthread_mutex_unlock(&r->mu);
+    return true;
+}
+
+static void post_stream(rec_rr_t *r, struct rr_call *c, json_t *body)
+{
+    char id[256], err[512];
+    const char *task = jstr(body, "task"), *stop_s = jstr(body, "stop");
+    int64_t stop;
+    if (*task == '\0') {
+        answer_error(c, 400, "must provide task");
+        return;
+    }
+    if (parse_rfc3339(stop_s, &stop) != 0) {
+        answer_error(c, 400, "invalid stop time \"%s\": want RFC 3339", stop_s);
+        return;
+    }
+    if (!new_id(r, c, body, RR_RECORDING, id, sizeof id))
+        return;
+    fa_arena_t a;
+    fa_arena_init(&a, 4096, 0);
+    const char *script = NULL;
+    eng_dbrp_t *dbrps = NULL;
+    uint32_t n_dbrps = 0;
+    if (find_task(r, task, &a, &script, &dbrps, &n_dbrps, err, sizeof err) != 0) {
+        answer_error(c, 404, "unknown task %s", task);
+        fa_arena_deinit(&a);
+        return;
+    }
+    rr_item_t *it = item_new(r, RR_RECORDING, id);
+    rr_stream_t *s = calloc(1, sizeof *s);
+    if (it == NULL || s == NULL) {
+        answer_error(c, 500, "recording %s: out of memory", id);
+        free(it);
+        free(s);
+        fa_arena_deinit(&a);
+        return;
+    }
+    snprintf(it->type, sizeof it->type, "stream");
+    snprintf(it->task, sizeof it->task, "%s", task);
+    it->stop = stop;
+    s->rr = r;
+    s->item = it;
+    s->cap = r->o.stream_buffer;
+    pthread_mutex_init(&s->mu, NULL);
+    snprintf(s->task_id, sizeof s->task_id, "recording:%s", id);
+    eng_task_t *t = NULL;
+    int rc = stream_task(s, script, dbrps, n_dbrps, &t, err, sizeof err);
+    fa_arena_deinit(&a);
+    if (rc != 0) {
+        answer_error(c, 400, "%s", err);
+        stream_free(s);
+        item_free(it);
+        return;
+    }
+    if (!item_add(r, c, it)) {
+        eng_task_free(t);
+        stream_free(s);
+        return;
+    }
+    eng_task_opts_t to = { .overflow = ENG_OVERFLOW_DROP, .thread = -1 };
+    if (eng_tm_add(r->o.tm, t, &to, err, sizeof err) != 0) {
+        rr_finish(r, it, true, "starting the recording: %s", err);
+        stream_free(s);
+    } else {
+        s->next = r->streams;
+        r->streams = s;
+    }
+    answer_item(r, c, 201, it);
+}
+
+static void job_start(rec_rr_t *r, struct rr_call *c, rr_job_t *j, void *(*fn)(void *))
+{
+    j->rr = r;
+    pthread_mutex_lock(&r->mu);
+    j->next = r->jobs;
+    r->jobs = j;
+    r->n_jobs++;
+    pthread_mutex_unlock(&r->mu);
+    if (pthread_create(&j->thread, NULL, fn, j) != 0) {
+        rr_finish(r, j->item, true, "cannot start a thread for it");
+        atomic_store(&j->done, true);
+    }
+    answer_item(r, c, 201, j->item);
+}
+
+static bool jobs_full(rec_rr_t *r, struct rr_call *c)
+{
+    pthread_mutex_lock(&r->mu);
+    bool full = r->n_jobs >= r->o.max_jobs;
+    pthread_mutex_unlock(&r->mu);
+    if (full)
+        answer_error(c, 503, "%u query recordings and replays are running already; try again later", r->o.max_jobs);
+    return full;
+}
+
+static void post_query(rec_rr_t *r, struct rr_call *c, json_t *body)
+{
+    char id[256], db[256], rp[256];
+    const char *query = jstr(body, "query"), *type = jstr(body, "type");
+    if (*query == '\0') {
+        answer_error(c, 400, "must provide query");
+        return;
+    }
+    if (strcmp(type, "stream") != 0 && strcmp(type, "batch") != 0) {
+        answer_error(c, 400, "invalid type \"%s\": must be stream or batch", type);
+        return;
+    }
+    if (rr_query_dbrp(query, db, sizeof db, rp, sizeof rp) != 0) {
+        answer_error(c, 400, "could not determine database and retention policy. Is the query fully qualified?");
+        return;
+    }
+    if (jobs_full(r, c) || !new_id(r, c, body, RR_RECORDING, id, sizeof id))
+        return;
+    rr_item_t *it = item_new(r, RR_RECORDING, id);
+    rr_job_t *j = calloc(1, sizeof *j);
+    if (it == NULL || j == NULL) {
+        answer_error(c, 500, "recording %s: out of memory", id);
+        free(it);
+        free(j);
+        return;
+    }
+    snprintf(it->type, sizeof it->type, "%s", type);
+    snprintf(it->query, sizeof it->query, "%s", query);
+    if (!item_add(r, c, it)) {
+        free(j);
+        return;
+    }
+    j->item = it;
+    j->query = strdup(query);
+    fa_arena_init(&j->arena, 1024, 0);
+    job_start(r, c, j, rr_query_recording_main);
+}
+
+/* POST /replays and /replays/query. */
+static void post_replay(rec_rr_t *r, struct rr_call *c, json_t *body, bool live_query)
+{
+    char id[256], err[512], db[256], rp[256];
+    const char *task = jstr(body, "task"), *rec = jstr(body, "recording"), *clock = jstr(body, "clock");
+    const char *query = jstr(body, "query");
+    if (*clock == '\0')
+        clock = "fast";
+    if (strcmp(clock, "fast") != 0 && strcmp(clock, "real") != 0) {
+        answer_error(c, 400, "invalid clock type \"%s\": must be fast or real", clock);
+        return;
+    }
+    if (*task == '\0') {
+        answer_error(c, 400, "must provide task");
+        return;
+    }
+    if (live_query && rr_query_dbrp(query, db, sizeof db, rp, sizeof rp) != 0) {
+        answer_error(c, 400, "could not determine database and retention policy. Is the query fully qualified?");
+        return;
+    }
+    if (!live_query && *rec == '\0') {
+        answer_error(c, 400, "must provide recording");
+        return;
+    }
+    if (jobs_full(r, c) || !new_id(r, c, body, RR_REPLAY, id, sizeof id))
+        return;
+    rr_job_t *j = calloc(1, sizeof *j);
+    if (j == NULL) {
+        answer_error(c, 500, "replay %s: out of memory", id);
+        return;
+    }
+    fa_arena_init(&j->arena, 4096, 0);
+    if (find_task(r, task, &j->arena, &j->script, &j->dbrps, &j->n_dbrps, err, sizeof err) != 0) {
+        answer_error(c, 404, "unknown task %s", task);
+        fa_arena_deinit(&j->arena);
+        free(j);
+        return;
+    }
+    if (!live_query) {
+        bool known = false;
+        pthread_mutex_lock(&r->mu);
+        known = item_find(r, RR_RECORDING, rec) != NULL;
+        pthread_mutex_unlock(&r->mu);
+        PGconn *pg = known ? NULL : conn(r, err, sizeof err);
+        if (pg != NULL) {
+            const char *p[1] = { rec };
+            PGresult *res = PQexecParams(pg, "select 1 from farad.recordings where id = $1", 1, NULL, p, NULL, NULL, 0);
+            known = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+            PQclear(res);
+        }
+        if (!known) {
+            answer_error(c, 404, "unknown recording %s", rec);
+            fa_arena_deinit(&j->arena);
+            free(j);
+            return;
+        }
+    }
+    rr_item_t *it = item_new(r, RR_REPLAY, id);
+    if (it == NULL) {
+        answer_error(c, 500, "replay %s: out of memory", id);
+        fa_arena_deinit(&j->arena);
+        free(j);
+        return;
+    }
+    snprintf(it->task, sizeof it->task, "%s", task);
+    snprintf(it->recording, sizeof it->recording, "%s", live_query ? "" : rec);
+    snprintf(it->clock, sizeof it->clock, "%s", clock);
+    it->rec_time = json_is_true(json_object_get(body, "recording-time"));
+    it->capture = json_is_true(json_object_get(body, "capture"));
+    if (live_query)
+        snprintf(it->query, sizeof it->query, "%s", query);
+    if (!item_add(r, c, it)) {
+        fa_arena_deinit(&j->arena);
+        free(j);
+        return;
+    }
+    j->item = it;
+    j->query = live_query ? strdup(query) : NULL;
+    job_start(r, c, j, rr_replay_main);
+}
+
+/* ---- GET and DELETE ---- */
+
+static void get_one(rec_rr_t *r, struct rr_call *c, rr_kind_t kind, const char *id)
+{
+    char err[512];
+    pthread_mutex_lock(&r->mu);
+    rr_item_t *it = item_find(r, kind, id);
+    json_t *o = it != NULL ? item_json(it) : NULL;
+    bool running = it != NULL && strcmp(it->status, "running") == 0;
+    pthread_mutex_unlock(&r->mu);
+    if (o != NULL) {
+        answer(c, running ? 202 : 200, o);
+        return;
+    }
+    PGconn *pg = conn(r, err, sizeof err);
+    if (pg == NULL) {
+        answer_error(c, 503, "%s", err);
+        return;
+    }
+    char sql[600];
+    snprintf(sql, sizeof sql, "select %s from farad.%s where id = $1", kind == RR_RECORDING ? recording_cols : replay_cols,
+             kind == RR_RECORDING ? "recordings" : "replays");
+    const char *p[1] = { id };
+    PGresult *res = PQexecParams(pg, sql, 1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        pg_msg(pg, err, sizeof err);
+        answer_error(c, 503, "reading %s %s: %s", kind == RR_RECORDING ? "recording" : "replay", id, err);
+    } else if (PQntuples(res) == 0) {
+        answer_error(c, 404, "no %s exists with id %s", kind == RR_RECORDING ? "recording" : "replay", id);
+    } else {
+        rr_item_t row;
+        row_item(res, 0, kind, &row);
+        o = item_json(&row);
+        free(row.stats);
+        answer(c, strcmp(row.status, "running") == 0 ? 202 : 200, o);
+    }
+    PQclear(res);
+}
+
+/* A query parameter, decoded (+ and %XX); "" when absent. Repeated: the n-th. */
+static void qparam(const char *qs, const char *name, unsigned nth, char *out, size_t n)
+{
+    size_t nl = strlen(name);
+    out[0] = '\0';
+    for (const char *p = qs; p != NULL && *p;) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        if (len > nl && strncmp(p, name, nl) == 0 && p[nl] == '=' && nth-- == 0) {
+            size_t w = 0;
+            for (size_t i = nl + 1; i < len && w + 1 < n; i++) {
+                if (p[i] == '+') {
+                    out[w++] = ' ';
+                } else if (p[i] == '%' && i + 2 < len + 1 && isxdigit((unsigned char)p[i + 1]) &&
+                           isxdigit((unsigned char)p[i + 2])) {
+                    char h[3] = { p[i + 1], p[i + 2], 0 };
+                    out[w++] = (char)strtol(h, NULL, 16);
+                    i += 2;
+                } else {
+                    out[w++] = p[i];
+                }
+            }
+            out[w] = '\0';
+            return;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+}
+
+/* Keeps only id, link and the requested fields (none requested: everything). */
+static json_t *pick_fields(json_t *o, const char *qs)
+{
+    char f[64];
+    qparam(qs, "fields", 0, f, sizeof f);
+    if (f[0] == '\0')
+        return o;
+    json_t *out = json_object();
+    json_object_set(out, "id", json_object_get(o, "id"));
+    json_object_set(out, "link", json_object_get(o, "link"));
+    for (unsigned i = 0; i < 32; i++) {
+        qparam(qs, "fields", i, f, sizeof f);
+        if (f[0] == '\0')
+            break;
+        json_t *v = json_object_get(o, f);
+        if (v != NULL)
+            json_object_set(out, f, v);
+    }
+    json_decref(o);
+    return out;
+}
+
+static void get_list(rec_rr_t *r, struct rr_call *c, rr_kind_t kind)
+{
+    char err[512], pattern[256], off_s[24], lim_s[24];
+    const char *qs = c->query;
+    qparam(qs, "pattern", 0, pattern, sizeof pattern);
+    qparam(qs, "offset", 0, off_s, sizeof off_s);
+    qparam(qs, "limit", 0, lim_s, sizeof lim_s);
+    long offset = off_s[0] ? strtol(off_s, NULL, 10) : 0, limit = lim_s[0] ? strtol(lim_s, NULL, 10) : 100;
+    if (offset < 0 || limit < 0) {
+        answer_error(c, 400, "invalid offset or limit");
+        return;
+    }
+    PGconn *pg = conn(r, err, sizeof err);
+    if (pg == NULL) {
+        answer_error(c, 503, "%s", err);
+        return;
+    }
+    fa_buf_t re = FA_BUF_INIT;
+    rec_glob_to_regex(fa_str_c(pattern), &re);
+    snprintf(off_s, sizeof off_s, "%ld", offset);
+    snprintf(lim_s, sizeof lim_s, "%ld", limit);
+    const char *p[3] = { fa_buf_cstr(&re), off_s, lim_s };
+    char sql[700];
+    snprintf(sql, sizeof sql,
+             "select %s from farad.%s where ($1 = '' or id ~ $1) order by created desc, id offset $2::bigint limit $3::bigint",
+             kind == RR_RECORDING ? recording_cols : replay_cols, kind == RR_RECORDING ? "recordings" : "replays");
+    PGresult *res = PQexecParams(pg, sql, 3, NULL, p, NULL, NULL, 0);
+    fa_buf_deinit(&re);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        pg_msg(pg, err, sizeof err);
+        answer_error(c, 503, "listing %s: %s", kind == RR_RECORDING ? "recordings" : "replays", err);
+        PQclear(res);
+        return;
+    }
+    json_t *arr = json_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        rr_item_t row;
+        row_item(res, i, kind, &row);
+        pthread_mutex_lock(&r->mu);
+        rr_item_t *live = item_find(r, kind, row.id); /* fresher than the row */
+        json_t *o = item_json(live != NULL ? live : &row);
+        pthread_mutex_unlock(&r->mu);
+        free(row.stats);
+        json_array_append_new(arr, pick_fields(o, qs));
+    }
+    PQclear(res);
+    answer(c, 200, json_pack("{s:o}", kind == RR_RECORDING ? "recordings" : "replays", arr));
+}
+
+static void delete_one(rec_rr_t *r, struct rr_call *c, rr_kind_t kind, const char *id)
+{
+    char err[512];
+    pthread_mutex_lock(&r->mu);
+    rr_item_t *it = item_find(r, kind, id);
+    if (it != NULL)
+        atomic_store(&it->cancel, true);
+    pthread_mutex_unlock(&r->mu);
+    if (it != NULL && kind == RR_RECORDING) /* a stream recording stops now */
+        streams_tick(r);
+    /* wait (bounded) for a job to see the cancel */
+    for (int i = 0; it != NULL && i < 200; i++) {
+        pthread_mutex_lock(&r->mu);
+        bool running = strcmp(it->status, "running") == 0;
+        pthread_mutex_unlock(&r->mu);
+        if (!running)
+            break;
+        struct timespec ts = { 0, 10000000 };
+        nanosleep(&ts, NULL);
+    }
+    PGconn *pg = conn(r, err, sizeof err);
+    if (pg == NULL) {
+        answer_error(c, 503, "%s", err);
+        return;
+    }
+    const char *p[1] = { id };
+    const char *sql = kind == RR_RECORDING
+                          ? "with p as (delete from farad.recording_points where recording_id = $1)"
+                            " delete from farad.recordings where id = $1"
+                          : "with o as (delete from farad.replay_outputs where replay_id = $1)"
+                            " delete from farad.replays where id = $1";
+    PGresult *res = PQexecParams(pg, sql, 1, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        pg_msg(pg, err, sizeof err);
+        answer_error(c, 503, "deleting %s %s: %s", kind == RR_RECORDING ? "recording" : "replay", id, err);
+        PQclear(res);
+        return;
+    }
+    PQclear(res);
+    pthread_mutex_lock(&r->mu);
+    for (rr_item_t **pp = &r->items; *pp != NULL; pp = &(*pp)->next) {
+        rr_item_t *x = *pp;
+        bool busy = false;
+        for (rr_job_t *j = r->jobs; j != NULL; j = j->next)
+            busy = busy || j->item == x;
+        for (rr_stream_t *s = r->streams; s != NULL; s = s->next)
+            busy = busy || s->item == x;
+        if (x->kind == kind && strcmp(x->id, id) == 0 && !busy) {
+            *pp = x->next;
+            item_free(x);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    c->done(c->arg, 204, "", 0);
+}
+
+static void run_call(rec_rr_t *r, struct rr_call *c)
+{
+    const char *path = c->path;
+    rr_kind_t kind;
+    if (strncmp(path, "recordings", 10) == 0 && (path[10] == '\0' || path[10] == '/')) {
+        kind = RR_RECORDING;
+        path += path[10] ? 11 : 10;
+    } else if (strncmp(path, "replays", 7) == 0 && (path[7] == '\0' || path[7] == '/')) {
+        kind = RR_REPLAY;
+        path += path[7] ? 8 : 7;
+    } else {
+        answer_error(c, 404, "unknown path /kapacitor/v1/%s", c->path);
+        return;
+    }
+    if (strcmp(c->method, "POST") == 0) {
+        json_error_t je;
+        json_t *body = json_loads(c->body ? c->body : "", 0, &je);
+        if (!json_is_object(body)) {
+            answer_error(c, 400, "invalid JSON body: %s (line %d, column %d)", body ? "not an object" : je.text, je.line,
+                         je.column);
+            json_decref(body);
+            return;
+        }
+        if (kind == RR_RECORDING && strcmp(path, "stream") == 0)
+            post_stream(r, c, body);
+        else if (kind == RR_RECORDING && strcmp(path, "query") == 0)
+            post_query(r, c, body);
+        else if (strcmp(path, "batch") == 0 && *jstr(body, "start") == '\0')
+            answer_error(c, 400, "must provide start time");
+        else if (strcmp(path, "batch") == 0)
+            answer_error(c, 501, "batch %s are not supported yet: they need the batch query node",
+                         kind == RR_RECORDING ? "recordings" : "replays");
+        else if (kind == RR_REPLAY && *path == '\0')
+            post_replay(r, c, body, false);
+        else if (kind == RR_REPLAY && strcmp(path, "query") == 0)
+            post_replay(r, c, body, true);
+        else
+            answer_error(c, 404, "unknown path /kapacitor/v1/%s", c->path);
+        json_decref(body);
+    } else if (strcmp(c->method, "GET") == 0) {
+        if (*path == '\0')
+            get_list(r, c, kind);
+        else
+            get_one(r, c, kind, path);
+    } else if (strcmp(c->method, "DELETE") == 0 && *path != '\0') {
+        delete_one(r, c, kind, path);
+    } else {
+        answer_error(c, 405, "method %s not allowed on /kapacitor/v1/%s", c->method, c->path);
+    }
+}
+
+static void call_free(struct rr_call *c)
+{
+    free(c->path);
+    free(c->query);
+    free(c->body);
+    free(c);
+}
+
+/* ---- jobs ---- */
+
+static void reap_jobs(rec_rr_t *r, bool all)
+{
+    for (;;) {
+        rr_job_t *j = NULL;
+        pthread_mutex_lock(&r->mu);
+        for (rr_job_t **pp = &r->jobs; *pp != NULL; pp = &(*pp)->next)
+            if (all || atomic_load(&(*pp)->done)) {
+                j = *pp;
+                *pp = j->next;
+                r->n_jobs--;
+                break;
+            }
+        pthread_mutex_unlock(&r->mu);
+        if (j == NULL)
+            return;
+        if (j->thread != 0)
+            pthread_join(j->thread, NULL);
+        free(j->query);
+        fa_arena_deinit(&j->arena);
+        free(j);
+    }
+}
+
+/* ---- the thread ---- */
+
+static void *recorder_main(void *arg)
+{
+    rec_rr_t *r = arg;
+    char err[512];
+    conn(r, err, sizeof err);
+    for (;;) {
+        pthread_mutex_lock(&r->mu);
+        if (r->calls == NULL && !r->stopping) {
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            ts.tv_nsec += TICK_MS * 1000000L;
+            if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+            }
+            pthread_cond_timedwait(&r->cv, &r->mu, &ts);
+        }
+        struct rr_call *c = r->calls;
+        if (c != NULL) {
+            r->calls = c->next;
+            if (r->calls == NULL)
+                r->calls_tail = NULL;
+            r->n_calls--;
+        }
+        bool stop = r->stopping;
+        pthread_mutex_unlock(&r->mu);
+        if (c != NULL) {
+            if (stop)
+                answer_error(c, 503, "faradd is stopping");
+            else
+                run_call(r, c);
+            call_free(c);
+        }
+        streams_tick(r);
+        reap_jobs(r, false);
+        save_pending(r);
+        pthread_mutex_lock(&r->mu);
+        items_trim(r);
+        bool quit = r->stopping && r->calls == NULL && r->streams == NULL;
+        pthread_mutex_unlock(&r->mu);
+        if (quit)
+            break;
+    }
+    return NULL;
+}
+
+static int svc_call(void *ud, const eng_rr_call_t *in, eng_rr_done_fn done, void *arg)
+{
+    rec_rr_t *r = ud;
+    struct rr_call *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return FA_ENOMEM;
+    snprintf(c->method, sizeof c->method, "%s", in->method);
+    c->path = strndup(in->path.ptr ? in->path.ptr : "", in->path.len);
+    c->query = strndup(in->query.ptr ? in->query.ptr : "", in->query.len);
+    c->body = strndup(in->body.ptr ? in->body.ptr : "", in->body.len);
+    c->done = done;
+    c->arg = arg;
+    if (c->path == NULL || c->query == NULL || c->body == NULL) {
+        call_free(c);
+        return FA_ENOMEM;
+    }
+    int rc = 0;
+    pthread_mutex_lock(&r->mu);
+    if (r->stopping || r->n_calls >= MAX_CALLS) {
+        rc = FA_EAGAIN;
+    } else {
+        if (r->calls_tail != NULL)
+            r->calls_tail->next = c;
+        else
+            r->calls = c;
+        r->calls_tail = c;
+        r->n_calls++;
+        pthread_cond_signal(&r->cv);
+    }
+    pthread_mutex_unlock(&r->mu);
+    if (rc != 0)
+        call_free(c);
+    return rc;
+}
+
+eng_rr_svc_t rec_rr_svc(rec_rr_t *r) { return (eng_rr_svc_t){ .ud = r, .call = svc_call }; }
+
+rec_rr_t *rec_rr_new(const rec_rr_opts_t *o, char *err, size_t errlen)
+{
+    if (o->dsn == NULL || *o->dsn == '\0' || o->tm == NULL) {
+        snprintf(err, errlen, "recorder: recordings need pg.dsn and the task master");
+        return NULL;
+    }
+    rec_rr_t *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        snprintf(err, errlen, "recorder: out of memory");
+        return NULL;
+    }
+    r->o = *o;
+    r->dsn = strdup(o->dsn);
+    r->upstream = strdup(o->upstream_url ? o->upstream_url : "http://127.0.0.1:8086");
+    r->o.dsn = r->dsn;
+    r->o.upstream_url = r->upstream;
+    r->o.stream_buffer = o->stream_buffer ? o->stream_buffer : (64u << 20);
+    r->o.max_jobs = o->max_jobs ? o->max_jobs : 4;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&r->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&r->thread, NULL, recorder_main, r) != 0) {
+        snprintf(err, errlen, "recorder: cannot start the recorder thread");
+        pthread_cond_destroy(&r->cv);
+        pthread_mutex_destroy(&r->mu);
+        free(r->dsn);
+        free(r->upstream);
+        free(r);
+        return NULL;
+    }
+    pthread_setname_np(r->thread, "recorder");
+    return r;
+}
+
+void rec_rr_free(rec_rr_t *r)
+{
+    if (r == NULL)
+        return;
+    pthread_mutex_lock(&r->mu);
+    r->stopping = true;
+    for (rr_item_t *it = r->items; it != NULL; it = it->next)
+        atomic_store(&it->cancel, true);
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(r->thread, NULL);
+    reap_jobs(r, true);
+    save_pending(r); /* the jobs' and recordings' last rows, if PostgreSQL is there */
+    while (r->items != NULL) {
+        rr_item_t *it = r->items;
+        r->items = it->next;
+        item_free(it);
+    }
+    if (r->pg != NULL)
+        PQfinish(r->pg);
+    fa_buf_deinit(&r->copy_buf);
+    pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->mu);
+    free(r->dsn);
+    free(r->upstream);
+    free(r);
+}

@@ -1,0 +1,391 @@
+/* recorder/replay.c - job threads: query recordings, and replays (from a recording in seq order,
+ * or replay-live query) through the task alone (engine/runner.h when capturing, else a task with
+ * the daemon's env), never touching the live task master. */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/err.h"
+#include "base/log.h"
+#include "engine/runner.h"
+#include "recorder/rr.h"
+
+enum { CHUNK = 8192, CAPTURE_FLUSH = 1 << 20 };
+
+static int64_t mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void sleep_until(int64_t at)
+{
+    for (int64_t d = at - mono(); d > 0; d = at - mono()) {
+        if (d > 100000000)
+            d = 100000000; /* wake up now and then: a replay can be deleted */
+        struct timespec ts = { d / 1000000000, d % 1000000000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* ---- query recordings ---- */
+
+struct order_ctx {
+    const eng_point_t *pts;
+};
+
+static int by_time(const void *x, const void *y, void *ud)
+{
+    const struct order_ctx *c = ud;
+    uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
+    int64_t a = c->pts[i].time, b = c->pts[j].time;
+    return a < b ? -1 : a > b ? 1 : (i > j) - (i < j);
+}
+
+/* Indexes of b's points in time order (stable). NULL when out of memory. */
+static uint32_t *time_order(const eng_batch_t *b)
+{
+    uint32_t *o = malloc(sizeof *o * (b->n ? b->n : 1));
+    if (o == NULL)
+        return NULL;
+    for (uint32_t i = 0; i < b->n; i++)
+        o[i] = i;
+    struct order_ctx c = { b->points };
+    qsort_r(o, b->n, sizeof *o, by_time, &c);
+    return o;
+}
+
+/* The group of a series: its tags as "k=v,k=v" (sorted). */
+static void group_of(const eng_point_t *p, fa_buf_t *out)
+{
+    fa_buf_clear(out);
+    for (uint32_t i = 0; i < p->n_tags; i++)
+        fa_buf_appendf(out, "%s%.*s=%.*s", i ? "," : "", (int)p->tags[i].key.len, p->tags[i].key.ptr,
+                       (int)p->tags[i].value.len, p->tags[i].value.ptr);
+    fa_buf_cstr(out);
+}
+
+static int encode_query_points(rr_item_t *it, eng_batch_t *b, const uint32_t *series_of, fa_buf_t *out)
+{
+    eng_batch_t one;
+    memset(&one, 0, sizeof one);
+    one.db = b->db;
+    one.rp = b->rp;
+    fa_str_t id = fa_str_c(it->id);
+    if (out->ptr == NULL && fa_buf_reserve(out, 1 << 16) != 0) /* rec_encode_points needs memory to start */
+        return FA_ENOMEM;
+    if (strcmp(it->type, "stream") == 0) {
+        uint32_t *o = time_order(b);
+        if (o == NULL)
+            return FA_ENOMEM;
+        int rc = 0;
+        for (uint32_t k = 0; k < b->n && rc == 0; k++) {
+            rec_copy_meta_t m = { .recording_id = id, .first_seq = k, .batch_seq = -1 };
+            one.points = &b->points[o[k]];
+            one.n = 1;
+            rc = rec_encode_points(out, &m, &one);
+        }
+        free(o);
+        return rc;
+    }
+    /* batch: one batch per series, its points contiguous */
+    fa_buf_t g = FA_BUF_INIT;
+    int rc = 0;
+    for (uint32_t i = 0; i < b->n && rc == 0;) {
+        uint32_t j = i + 1;
+        while (j < b->n && series_of[j] == series_of[i])
+            j++;
+        group_of(&b->points[i], &g);
+        rec_copy_meta_t m = { .recording_id = id, .first_seq = i, .batch_seq = series_of[i],
+                              .group = fa_str(g.ptr, g.len), .query_node = 0 };
+        one.points = &b->points[i];
+        one.n = j - i;
+        rc = rec_encode_points(out, &m, &one);
+        i = j;
+    }
+    fa_buf_deinit(&g);
+    return rc;
+}
+
+void *rr_query_recording_main(void *arg)
+{
+    rr_job_t *j = arg;
+    rec_rr_t *r = j->rr;
+    rr_item_t *it = j->item;
+    char err[512];
+    eng_batch_t b;
+    uint32_t *series_of = NULL;
+    fa_buf_t rows = FA_BUF_INIT;
+    eng_batch_init(&b, 1 << 20, 0);
+    PGconn *pg = NULL;
+    if (rr_query(r->o.upstream_url, j->query, &b, &series_of, err, sizeof err) != 0) {
+        rr_finish(r, it, true, "%s", err);
+        goto Exit;
+    }
+    if (encode_query_points(it, &b, series_of, &rows) != 0) {
+        rr_finish(r, it, true, "encoding %u points: out of memory", b.n);
+        goto Exit;
+    }
+    if ((pg = rr_connect(r->o.dsn, err, sizeof err)) == NULL || rr_copy_text(pg, rows.ptr, rows.len, err, sizeof err) != 0) {
+        rr_finish(r, it, true, "%s", err);
+        goto Exit;
+    }
+    pthread_mutex_lock(&r->mu);
+    it->points = b.n;
+    it->size = (int64_t)rows.len;
+    pthread_mutex_unlock(&r->mu);
+    rr_finish(r, it, false, NULL);
+    if (rr_save(pg, r, it, err, sizeof err) != 0)
+        FA_LOG(FA_WARN, "recording %s: %s (retried by the recorder)", it->id, err);
+Exit:
+    PQfinish(pg);
+    free(series_of);
+    fa_buf_deinit(&rows);
+    eng_batch_deinit(&b);
+    atomic_store(&j->done, true);
+    return NULL;
+}
+
+/* ---- replays ---- */
+
+typedef struct replay {
+    rr_job_t *job;
+    rec_rr_t *rr;
+    rr_item_t *it;
+    eng_task_t *task;
+    eng_runner_t runner;
+    bool capture;
+    PGconn *pg;
+    fa_buf_t out;            /* capture: COPY rows for farad.replay_outputs */
+    int64_t out_seq;
+    char err[512];
+    bool failed;
+    int64_t first, shift, start_mono;
+    bool started;
+    uint64_t n_points;
+} replay_t;
+
+/* COPY text escaping of one column. */
+static void copy_escape(fa_buf_t *b, fa_str_t s)
+{
+    for (size_t i = 0; i < s.len; i++) {
+        char c = s.ptr[i];
+        const char *e = c == '\\' ? "\\\\" : c == '\t' ? "\\t" : c == '\n' ? "\\n" : c == '\r' ? "\\r" : NULL;
+        if (e != NULL)
+            fa_buf_append(b, e, 2);
+        else
+            fa_buf_append(b, &c, 1);
+    }
+}
+
+static void capture_flush(replay_t *x)
+{
+    if (x->out.len == 0 || x->failed)
+        return;
+    PGresult *res = PQexec(x->pg, "copy farad.replay_outputs (replay_id, seq, kind, time, payload) from stdin");
+    bool ok = PQresultStatus(res) == PGRES_COPY_IN;
+    PQclear(res);
+    ok = ok && PQputCopyData(x->pg, x->out.ptr, (int)x->out.len) == 1 && PQputCopyEnd(x->pg, NULL) == 1;
+    if (ok) {
+        res = PQgetResult(x->pg);
+        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(res);
+    }
+    while ((res = PQgetResult(x->pg)) != NULL)
+        PQclear(res);
+    if (!ok) {
+        snprintf(x->err, sizeof x->err, "COPY into farad.replay_outputs: %s", PQerrorMessage(x->pg));
+        for (char *p = x->err; *p; p++)
+            if (*p == '\n')
+                *p = ' ';
+        x->failed = true;
+    }
+    fa_buf_clear(&x->out);
+}
+
+static void on_emit(void *ud, eng_node_t *n, fa_str_t kind, fa_str_t text)
+{
+    replay_t *x = ud;
+    bool point = fa_str_eq_c(kind, "point"), alert = fa_str_eq_c(kind, "alert");
+    if (!point && !alert)
+        return; /* log and httpOut lines are not kept */
+    char t[64];
+    int64_t ns = x->task->now;
+    time_t s = (time_t)(ns / 1000000000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    size_t l = strftime(t, sizeof t, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(t + l, sizeof t - l, ".%06ldZ", (long)((ns % 1000000000) / 1000));
+    fa_buf_appendf(&x->out, "%s\t%" PRId64 "\t%s\t%s\t", x->it->id, x->out_seq++, point ? "point" : "alert", t);
+    if (point) {
+        json_t *o = json_pack("{s:s,s:s%}", "node", n->name, "line", text.ptr ? text.ptr : "", text.len);
+        char *js = json_dumps(o, JSON_COMPACT);
+        copy_escape(&x->out, fa_str_c(js));
+        free(js);
+        json_decref(o);
+    } else {
+        copy_escape(&x->out, text);
+    }
+    fa_buf_append(&x->out, "\n", 1);
+    if (x->out.len >= CAPTURE_FLUSH)
+        capture_flush(x);
+}
+
+/* One point into the task: time shifted, paced by the clock. */
+static void feed(replay_t *x, fa_str_t db, fa_str_t rp, eng_point_t *p)
+{
+    if (!x->started) {
+        x->started = true;
+        x->first = p->time;
+        x->shift = x->it->rec_time ? 0 : rr_now() - p->time;
+        x->start_mono = mono();
+    }
+    if (strcmp(x->it->clock, "real") == 0)
+        sleep_until(x->start_mono + (p->time - x->first));
+    p->time += x->shift;
+    eng_task_point(x->task, db, rp, p);
+    x->n_points++;
+}
+
+static json_t *node_stats(const eng_task_t *t)
+{
+    json_t *ns = json_object();
+    for (uint32_t i = 0; i < t->n_nodes; i++) {
+        const eng_node_t *n = &t->nodes[i];
+        uint64_t samples = atomic_load(&n->stats.exec_samples);
+        json_t *o = json_pack("{s:I,s:I,s:I,s:I,s:I}", "collected", (json_int_t)atomic_load(&n->stats.collected),
+                              "emitted", (json_int_t)atomic_load(&n->stats.emitted), "errors",
+                              (json_int_t)atomic_load(&n->stats.errors), "working_cardinality",
+                              (json_int_t)atomic_load(&n->stats.cardinality), "avg_exec_time_ns",
+                              (json_int_t)(samples ? atomic_load(&n->stats.exec_ns) / samples : 0));
+        for (unsigned k = 0; n->ops->counters != NULL && n->ops->counters[k] != NULL && k < 8; k++)
+            json_object_set_new(o, n->ops->counters[k], json_integer((json_int_t)atomic_load(&n->stats.own[k])));
+        json_object_set_new(ns, n->name, o);
+    }
+    return ns;
+}
+
+/* The recording's points in seq order, chunk by chunk. */
+static void replay_recording(replay_t *x, int64_t total)
+{
+    eng_batch_t b;
+    rec_read_out_t out;
+    eng_batch_init(&b, 1 << 20, 0);
+    for (int64_t seq = 0;;) {
+        if (atomic_load(&x->it->cancel)) {
+            snprintf(x->err, sizeof x->err, "replay stopped: deleted or faradd stopping");
+            x->failed = true;
+            break;
+        }
+        if (rec_read_points(x->pg, fa_str_c(x->it->recording), seq, CHUNK, &b, &out, x->err, sizeof x->err) != 0) {
+            x->failed = true;
+            break;
+        }
+        for (uint32_t i = 0; i < b.n; i++)
+            feed(x, b.db, b.rp, &b.points[i]);
+        pthread_mutex_lock(&x->rr->mu);
+        x->it->progress = total > 0 ? (double)x->n_points / (double)total : 0;
+        pthread_mutex_unlock(&x->rr->mu);
+        if (out.eof || b.n == 0)
+            break;
+        seq = out.next_seq;
+    }
+    eng_batch_deinit(&b);
+}
+
+static void replay_query(replay_t *x)
+{
+    eng_batch_t b;
+    eng_batch_init(&b, 1 << 20, 0);
+    if (rr_query(x->rr->o.upstream_url, x->job->query, &b, NULL, x->err, sizeof x->err) != 0) {
+        x->failed = true;
+    } else {
+        uint32_t *o = time_order(&b);
+        for (uint32_t k = 0; o != NULL && k < b.n && !atomic_load(&x->it->cancel); k++)
+            feed(x, b.db, b.rp, &b.points[o[k]]);
+        free(o);
+    }
+    eng_batch_deinit(&b);
+}
+
+static int64_t recording_points(PGconn *pg, const char *id)
+{
+    const char *p[1] = { id };
+    PGresult *res = PQexecParams(pg, "select point_count from farad.recordings where id = $1", 1, NULL, p, NULL, NULL, 0);
+    int64_t n = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+    PQclear(res);
+    return n;
+}
+
+void *rr_replay_main(void *arg)
+{
+    rr_job_t *j = arg;
+    replay_t x;
+    memset(&x, 0, sizeof x);
+    x.job = j;
+    x.rr = j->rr;
+    x.it = j->item;
+    x.capture = x.it->capture;
+    tick_err_t terr;
+    memset(&terr, 0, sizeof terr);
+    int64_t t0 = mono();
+    x.pg = rr_connect(x.rr->o.dsn, x.err, sizeof x.err);
+    if (x.pg == NULL && (x.capture || j->query == NULL)) {
+        x.failed = true;
+        goto Done;
+    }
+    int rc;
+    if (x.capture) {
+        rc = eng_runner_init(&x.runner, x.it->task, j->script, strlen(j->script), j->dbrps, j->n_dbrps, on_emit, &x, &terr);
+        x.task = x.runner.task;
+    } else {
+        const eng_env_t *env = x.rr->o.env;
+        rc = eng_task_new(x.it->task, j->script, strlen(j->script), j->dbrps, j->n_dbrps, env, &x.task, &terr);
+        if (rc != 0 && j->n_dbrps != 0)
+            rc = eng_task_new(x.it->task, j->script, strlen(j->script), NULL, 0, env, &x.task, &terr);
+    }
+    if (rc != 0) {
+        snprintf(x.err, sizeof x.err, "task %s: %s", x.it->task, terr.msg);
+        x.failed = true;
+        x.task = NULL;
+        goto Done;
+    }
+    if (j->query != NULL)
+        replay_query(&x);
+    else
+        replay_recording(&x, recording_points(x.pg, x.it->recording));
+    if (x.capture)
+        capture_flush(&x);
+    double secs = (double)(mono() - t0) / 1e9;
+    json_t *stats = json_pack("{s:{s:f},s:o}", "task-stats", "throughput", secs > 0 ? (double)x.n_points / secs : 0.0,
+                              "node-stats", node_stats(x.task));
+    char *st = json_dumps(stats, JSON_COMPACT);
+    json_decref(stats);
+    pthread_mutex_lock(&x.rr->mu);
+    free(x.it->stats);
+    x.it->stats = st;
+    x.it->points = (int64_t)x.n_points;
+    pthread_mutex_unlock(&x.rr->mu);
+Done:
+    if (x.capture && x.task != NULL)
+        eng_runner_deinit(&x.runner);
+    else if (x.task != NULL)
+        eng_task_free(x.task);
+    if (x.failed)
+        rr_finish(x.rr, x.it, true, "%s", x.err);
+    else
+        rr_finish(x.rr, x.it, false, NULL);
+    FA_LOG(FA_INFO, "replay %s of task %s: %s, %" PRIu64 " points %s", x.it->id, x.it->task, x.it->status, x.n_points,
+           x.it->error);
+    char err[512];
+    if (x.pg != NULL && rr_save(x.pg, x.rr, x.it, err, sizeof err) != 0)
+        FA_LOG(FA_WARN, "replay %s: %s (retried by the recorder)", x.it->id, err);
+    PQfinish(x.pg);
+    fa_buf_deinit(&x.out);
+    atomic_store(&j->done, true);
+    return NULL;
+}

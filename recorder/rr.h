@@ -1,0 +1,97 @@
+/* recorder/rr.h - shared by record.c, replay.c and query.c; not for other folders. */
+#ifndef RECORDER_RR_H
+#define RECORDER_RR_H
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "recorder/record.h"
+#include "recorder/store.h"
+
+typedef enum rr_kind { RR_RECORDING, RR_REPLAY } rr_kind_t;
+
+/** A recording or replay this process knows: running ones, and finished ones until their final
+ * row is in PostgreSQL (then the newest few stay for GET). Fields are guarded by rec_rr_t.mu. */
+typedef struct rr_item {
+    rr_kind_t kind;
+    char id[256];
+    char type[8];            /* recording: stream | batch */
+    char task[256];
+    char recording[256];     /* replay: the recording ("" for replay-live) */
+    char query[1024];        /* query recording */
+    char clock[8];           /* replay: fast | real */
+    bool rec_time, capture;  /* replay options */
+    char status[12];         /* running | finished | failed */
+    char error[512];
+    double progress;
+    int64_t size, points, dropped;
+    int64_t created, finished, stop; /* ns since the epoch; stop: stream recordings */
+    char *stats;             /* replay: stats JSON (heap), NULL until it finishes */
+    bool saved;              /* the final row is in PostgreSQL */
+    atomic_bool cancel;      /* deleted while running: the job stops */
+    struct rr_item *next;
+} rr_item_t;
+
+/** What a job thread needs. */
+typedef struct rr_job {
+    rec_rr_t *rr;
+    rr_item_t *item;
+    const char *script;      /* replays: the task */
+    eng_dbrp_t *dbrps;
+    uint32_t n_dbrps;
+    char *query;             /* query recordings, replay-live query */
+    fa_arena_t arena;
+    pthread_t thread;
+    atomic_bool done;
+    struct rr_job *next;
+} rr_job_t;
+
+struct rec_rr {
+    rec_rr_opts_t o;
+    char *dsn, *upstream;
+    pthread_mutex_t mu;      /* items, jobs, the call queue */
+    pthread_cond_t cv;
+    rr_item_t *items;        /* newest first */
+    rr_job_t *jobs;
+    unsigned n_jobs;
+    struct rr_call *calls, *calls_tail;
+    unsigned n_calls;
+    bool stopping;
+    pthread_t thread;
+    /* recorder thread only */
+    PGconn *pg;
+    int64_t pg_retry;        /* mono ns of the next reconnect attempt */
+    struct rr_stream *streams;
+    fa_buf_t copy_buf;
+};
+
+/* ---- record.c ---- */
+/** Wall clock, ns. */
+int64_t rr_now(void);
+/** A connection for a job (NULL with err). */
+PGconn *rr_connect(const char *dsn, char *err, size_t errlen);
+/** COPYs ready-made COPY text rows into farad.recording_points. 0 or -1 with err. */
+int rr_copy_text(PGconn *pg, const char *text, size_t len, char *err, size_t errlen);
+/** Writes the item's row (insert or update all columns). 0 or -1 with err. */
+int rr_save(PGconn *pg, rec_rr_t *r, rr_item_t *it, char *err, size_t errlen);
+/** Marks the item ended (status, error), under the lock. */
+void rr_finish(rec_rr_t *r, rr_item_t *it, bool failed, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* ---- query.c ---- */
+/** Runs one InfluxQL query against url (GET /query, epoch=ns) and appends every row as a point to
+ * b (db, rp from the query's fully qualified FROM). One series = one group: its index and tags
+ * string go to groups[] when not NULL (grows in b's arena). 0, or -1 with err. */
+int rr_query(const char *url, const char *query, eng_batch_t *b, uint32_t **series_of, char *err, size_t errlen);
+/** db and rp of the query's `FROM "db"."rp"."m"`; 0, or -1 ("could not determine database and
+ * retention policy"). */
+int rr_query_dbrp(const char *query, char *db, size_t dblen, char *rp, size_t rplen);
+
+/* ---- replay.c ---- */
+/** The job thread of a replay (recording or replay-live query). */
+void *rr_replay_main(void *arg);
+/** The job thread of a query recording. */
+void *rr_query_recording_main(void *arg);
+#endif

@@ -29,6 +29,10 @@ static int check_upstream_url(const char *text, uint64_t num, char *why, size_t 
 static int check_dbrps(const char *text, uint64_t num, char *why, size_t whylen);
 static int check_pow2(const char *text, uint64_t num, char *why, size_t whylen);
 static int check_overflow(const char *text, uint64_t num, char *why, size_t whylen);
+static int check_endpoints(const char *text, uint64_t num, char *why, size_t whylen);
+static int check_advertise(const char *text, uint64_t num, char *why, size_t whylen);
+static int check_subs_mode(const char *text, uint64_t num, char *why, size_t whylen);
+static int check_subs_name(const char *text, uint64_t num, char *why, size_t whylen);
 
 /* Sections appear in this order in `faradd config`; keys without a dot come first. */
 const fa_conf_key_t fa_conf_keys[] = {
@@ -79,6 +83,8 @@ const fa_conf_key_t fa_conf_keys[] = {
       .min = 1, .max = 600000, .doc = "an engine thread this long inside one task counts as stalled: others run its other tasks" },
     { .name = "load.dir", .flag = "load-dir", .type = FA_CONF_STR, .offset = OFF(load_dir), .def = "",
       .doc = "Kapacitor's [load] directory: DIR/tasks/*.tick (with dbrp lines) start at startup, id = file name" },
+    { .name = "httppost.endpoints", .type = FA_CONF_STR, .offset = OFF(httppost_endpoints), .def = "",
+      .check = check_endpoints, .doc = "named URLs for httpPost().endpoint(name), as Kapacitor's [[httppost]]: name=url,name2=url2" },
     { .name = "pg.dsn", .flag = "pg", .type = FA_CONF_STR, .offset = OFF(pg_dsn), .def = "",
       .doc = "PostgreSQL for tasks, templates, recordings and replays: a libpq connection string"
              " (\"host=/run/pg dbname=farad\") or URI (postgresql://user@host/db); empty = none" },
@@ -87,6 +93,30 @@ const fa_conf_key_t fa_conf_keys[] = {
     { .name = "pg.reconnect_max", .type = FA_CONF_DURATION, .offset = OFF(pg_reconnect_max_ms), .def = "2s",
       .min = 100, .max = 600000,
       .doc = "longest pause between reconnect attempts while PostgreSQL is down (from 100ms, doubling)" },
+    { .name = "subs.enabled", .flag = "subscribe", .type = FA_CONF_BOOL, .offset = OFF(subs_enabled), .def = "false",
+      .doc = "register as a subscription target of upstream.url (-subscribe); the proxy then tees only db.rp not subscribed" },
+    { .name = "subs.name", .type = FA_CONF_STR, .offset = OFF(subs_name), .def = "", .check = check_subs_name,
+      .doc = "subscription name, the same across restarts; empty = farad-<id>, the id made once in data_dir/subs.id" },
+    { .name = "subs.advertise", .flag = "advertise", .type = FA_CONF_STR, .offset = OFF(subs_advertise), .def = "",
+      .check = check_advertise, .doc = "URL InfluxDB pushes to (-advertise); empty = http://<api.bind host or hostname>:<API port>" },
+    { .name = "subs.mode", .type = FA_CONF_STR, .offset = OFF(subs_mode), .def = "ANY", .check = check_subs_mode,
+      .doc = "DESTINATIONS mode of the subscriptions: ANY or ALL" },
+    { .name = "subs.include", .type = FA_CONF_STR, .offset = OFF(subs_include), .def = "*", .check = check_dbrps,
+      .doc = "comma-separated db.rp (or db.*, or *) to subscribe to" },
+    { .name = "subs.exclude", .type = FA_CONF_STR, .offset = OFF(subs_exclude), .def = "_internal.*,_kapacitor.autogen",
+      .check = check_dbrps, .doc = "comma-separated db.rp (or db.*) never subscribed; ours found there are dropped" },
+    { .name = "subs.sync_interval", .type = FA_CONF_DURATION, .offset = OFF(subs_sync_interval_ms), .def = "1m",
+      .min = 100, .max = 86400000, .doc = "how often subscriptions are checked and repaired (new databases, wrong destinations)" },
+    { .name = "subs.startup_timeout", .type = FA_CONF_DURATION, .offset = OFF(subs_startup_timeout_ms), .def = "5m",
+      .max = 86400000, .doc = "retry with backoff this long for an absent upstream, then warn and retry each sync interval (farad keeps serving)" },
+    { .name = "subs.drop_on_stop", .type = FA_CONF_BOOL, .offset = OFF(subs_drop_on_stop), .def = "true",
+      .doc = "drop our subscriptions on a clean shutdown (SIGTERM), giving up after 5s" },
+    { .name = "subs.drop_stale", .type = FA_CONF_BOOL, .offset = OFF(subs_drop_stale), .def = "false",
+      .doc = "every sync drops other instances' farad-* subscriptions whose destinations do not answer /ping" },
+    { .name = "subs.username", .type = FA_CONF_STR, .offset = OFF(subs_username), .def = "",
+      .doc = "user for the upstream's /query (SHOW/CREATE/DROP SUBSCRIPTION needs admin with auth on), empty = none" },
+    { .name = "subs.password", .type = FA_CONF_STR, .offset = OFF(subs_password), .def = "",
+      .doc = "password of subs.username" },
     { .name = NULL },
 };
 
@@ -252,6 +282,19 @@ static int parse_duration(const char *s, uint64_t *out)
     return 0;
 }
 
+static int parse_bool(const char *s, uint64_t *out)
+{
+    static const char *const yes[] = { "true", "yes", "on", "1" }, *const no[] = { "false", "no", "off", "0" };
+
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (strcasecmp(s, yes[i]) == 0)
+            return *out = 1, 0;
+        if (strcasecmp(s, no[i]) == 0)
+            return *out = 0, 0;
+    }
+    return -1;
+}
+
 /* The largest exact unit, so that dumps and messages read the way people write them. */
 static void format_size(char *out, size_t len, uint64_t v)
 {
@@ -294,6 +337,8 @@ static void format_number(const fa_conf_key_t *k, char *out, size_t len, uint64_
         format_size(out, len, v);
     else if (k->type == FA_CONF_DURATION)
         format_duration(out, len, v);
+    else if (k->type == FA_CONF_BOOL)
+        snprintf(out, len, "%s", v ? "true" : "false");
     else
         snprintf(out, len, "%" PRIu64, v);
 }
@@ -307,10 +352,11 @@ static int parse_number(const fa_conf_key_t *k, const char *s, uint64_t *out, ch
     switch (k->type) {
     case FA_CONF_UINT: rc = parse_uint(s, out); break;
     case FA_CONF_SIZE: rc = parse_size(s, out); break;
+    case FA_CONF_BOOL: rc = parse_bool(s, out); break;
     default: rc = parse_duration(s, out); break;
     }
     if (rc != 0) {
-        static const char *const what[] = { "string", "number", "size", "duration" };
+        static const char *const what[] = { "string", "number", "size", "duration", "boolean (true or false)" };
         return fail(why, whylen, "invalid %s \"%s\"", what[k->type], s);
     }
     if (*out < k->min) {
@@ -414,6 +460,35 @@ static int check_overflow(const char *text, uint64_t num, char *why, size_t whyl
     return -1;
 }
 
+/* "name=url,...": a name without '=' or ',', an http:// or https:// url, no name twice */
+static int check_endpoints(const char *text, uint64_t num, char *why, size_t whylen)
+{
+    const char *s = text;
+    while (*s != 0) {
+        size_t item = strcspn(s, ","), name = strcspn(s, "=,");
+        if (name == 0 || name >= item) {
+            snprintf(why, whylen, "\"%.*s\" is not name=url", (int)item, s);
+            return -1;
+        }
+        const char *url = s + name + 1;
+        size_t ulen = item - name - 1;
+        if (!((ulen > 7 && strncmp(url, "http://", 7) == 0) || (ulen > 8 && strncmp(url, "https://", 8) == 0))) {
+            snprintf(why, whylen, "endpoint \"%.*s\": \"%.*s\" is not an http:// or https:// url", (int)name, s, (int)ulen, url);
+            return -1;
+        }
+        for (const char *p = text; p < s;) {
+            size_t pn = strcspn(p, "="), pi = strcspn(p, ",");
+            if (pn == name && strncmp(p, s, name) == 0) {
+                snprintf(why, whylen, "endpoint \"%.*s\" is named twice", (int)name, s);
+                return -1;
+            }
+            p += pi + (p[pi] == ',');
+        }
+        s += item + (s[item] == ',');
+    }
+    return 0;
+}
+
 static int check_dbrps(const char *text, uint64_t num, char *why, size_t whylen)
 {
     const char *s = text;
@@ -435,6 +510,44 @@ static int check_dbrps(const char *text, uint64_t num, char *why, size_t whylen)
             return 0;
         s += n + 1;
     }
+}
+
+/* "" or http(s)://HOST[:PORT][/PATH]: where InfluxDB pushes. */
+static int check_advertise(const char *text, uint64_t num, char *why, size_t whylen)
+{
+    size_t skip = strncasecmp(text, "http://", 7) == 0 ? 7 : strncasecmp(text, "https://", 8) == 0 ? 8 : 0;
+
+    if (*text == '\0')
+        return 0;
+    if (skip == 0)
+        return fail(why, whylen, "\"%s\" is not an http:// or https:// URL", text);
+    const char *host = text + skip;
+    const char *at = memchr(host, '@', strcspn(host, "/"));
+    if (at != NULL)
+        host = at + 1;
+    if (*host == '\0' || *host == '/' || *host == ':')
+        return fail(why, whylen, "\"%s\" has no host", text);
+    if (strpbrk(text, "' \"\\") != NULL)
+        return fail(why, whylen, "\"%s\" has a quote, space or backslash", text);
+    return 0;
+}
+
+static int check_subs_mode(const char *text, uint64_t num, char *why, size_t whylen)
+{
+    if (strcasecmp(text, "ANY") == 0 || strcasecmp(text, "ALL") == 0)
+        return 0;
+    return fail(why, whylen, "\"%s\" is not ANY or ALL", text);
+}
+
+/* A subscription name goes between double quotes in InfluxQL: no quotes, backslashes or control bytes. */
+static int check_subs_name(const char *text, uint64_t num, char *why, size_t whylen)
+{
+    for (const char *p = text; *p != '\0'; p++)
+        if (*p == '"' || *p == '\\' || *p == '\'' || iscntrl((unsigned char)*p))
+            return fail(why, whylen, "\"%s\" has a quote, backslash or control character", text);
+    if (strlen(text) > 200)
+        return fail(why, whylen, "longer than 200 bytes");
+    return 0;
 }
 
 static int check_pow2(const char *text, uint64_t num, char *why, size_t whylen)

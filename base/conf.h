@@ -38,10 +38,24 @@ typedef struct fa_conf {
     uint64_t engine_idle_flush_ms;  /* engine.idle_flush: wall-clock idle flush of loaded tasks, 0 = off */
     uint64_t engine_stall_timeout_ms; /* engine.stall_timeout: a thread this long in one task is stalled */
     char *load_dir;                 /* load.dir: Kapacitor's [load] layout (DIR/tasks/NAME.tick); "" = none */
+    char *httppost_endpoints;       /* httppost.endpoints: "name=url,name2=url2" (Kapacitor's [[httppost]]) */
     /* the PostgreSQL store (recorder/) */
     char *pg_dsn;                   /* pg.dsn (flag -pg): libpq connection string or URI, "" = none */
     uint64_t pg_queue;              /* pg.queue: requests waiting for the store thread at most */
     uint64_t pg_reconnect_max_ms;   /* pg.reconnect_max: longest pause between reconnect attempts */
+    /* subscriptions: farad as an InfluxDB subscription target (issue 7), like Kapacitor's [influxdb] */
+    uint64_t subs_enabled;          /* subs.enabled (-subscribe): link subscriptions on the upstream */
+    char *subs_name;                /* subs.name: "" = farad-<id>, the id persisted in data_dir/subs.id */
+    char *subs_advertise;           /* subs.advertise (-advertise): "" = http://<api host or hostname>:<api port> */
+    char *subs_mode;                /* subs.mode: ANY|ALL */
+    char *subs_include;             /* subs.include: db.rp list subscribed ("*" = all) */
+    char *subs_exclude;             /* subs.exclude: db.rp list never subscribed */
+    uint64_t subs_sync_interval_ms; /* subs.sync_interval */
+    uint64_t subs_startup_timeout_ms; /* subs.startup_timeout: then warn, keep retrying at the sync interval */
+    uint64_t subs_drop_on_stop;     /* subs.drop_on_stop: drop ours on a clean shutdown */
+    uint64_t subs_drop_stale;       /* subs.drop_stale: every sync drops dead farad-* subscriptions of others */
+    char *subs_username;            /* subs.username: for the upstream's /query, "" = none */
+    char *subs_password;            /* subs.password */
 } fa_conf_t;
 
 typedef enum fa_conf_type {
@@ -49,6 +63,7 @@ typedef enum fa_conf_type {
     FA_CONF_UINT,     /* plain integer */
     FA_CONF_SIZE,     /* bytes: 1024, 64KB, 32MB, 1GiB ... (KB = 1000, KiB = 1024) */
     FA_CONF_DURATION, /* stored in ms: 500ms, 10s, 5m, 1h, or a plain number of ms */
+    FA_CONF_BOOL,     /* stored as 0 or 1: true|false|yes|no|on|off|1|0; a bare -flag means true */
 } fa_conf_type_t;
 
 typedef struct fa_conf_key {

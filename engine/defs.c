@@ -10,7 +10,6 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <pcre2.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +28,7 @@ struct eng_defs {
     eng_tmpl_t **tmpls;
     uint32_t n_tmpls, cap_tmpls;
     uint64_t seq;
+    pcre2_code *id_re; /* Kapacitor's ID rule */
 };
 
 static char *xstrdup(const char *s) { return strdup(s ? s : ""); }
@@ -41,6 +41,10 @@ eng_defs_t *eng_defs_new(eng_tm_t *tm, const eng_env_t *env, const eng_task_opts
     d->tm = tm;
     d->env = env;
     d->opts = opts;
+    int ec;
+    PCRE2_SIZE eo;
+    d->id_re = pcre2_compile((PCRE2_SPTR) "^[-\\._\\p{L}0-9]+$", PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP, &ec,
+                             &eo, NULL);
     return d;
 }
 
@@ -56,40 +60,27 @@ void eng_defs_free(eng_defs_t *d)
         eng_tmpl_free(d->tmpls[i]);
     free(d->tasks);
     free(d->tmpls);
+    pcre2_code_free(d->id_re);
     free(d);
 }
 
-/* compiled once for every thread; kept (reachable) to exit. A thread-local copy leaked at each
- * thread's exit (LeakSanitizer, the API thread) */
-static pcre2_code *valid_id_re;
-static pthread_once_t valid_id_once = PTHREAD_ONCE_INIT;
-
-static void valid_id_compile(void)
+bool eng_defs_valid_id(const eng_defs_t *d, const char *id)
 {
-    int ec;
-    PCRE2_SIZE eo;
-    valid_id_re = pcre2_compile((PCRE2_SPTR) "^[-\\._\\p{L}0-9]+$", PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP, &ec,
-                                &eo, NULL);
-}
-
-bool eng_defs_valid_id(const char *id)
-{
-    pthread_once(&valid_id_once, valid_id_compile);
-    if (valid_id_re == NULL)
+    if (d->id_re == NULL)
         return false;
-    pcre2_match_data *md = pcre2_match_data_create_from_pattern(valid_id_re, NULL);
-    int rc = md != NULL ? pcre2_match(valid_id_re, (PCRE2_SPTR)id, strlen(id), 0, 0, md, NULL) : -1;
+    pcre2_match_data *md = pcre2_match_data_create_from_pattern(d->id_re, NULL);
+    int rc = pcre2_match(d->id_re, (PCRE2_SPTR)id, strlen(id), 0, 0, md, NULL);
     pcre2_match_data_free(md);
     return rc > 0;
 }
 
-bool eng_defs_glob(const char *p, const char *s)
+static bool glob_match(const char *p, const char *s)
 {
     for (; *p; p++, s++) {
         switch (*p) {
         case '*':
             for (const char *t = s;; t++) {
-                if (eng_defs_glob(p + 1, t))
+                if (glob_match(p + 1, t))
                     return true;
                 if (*t == '\0')
                     return false;
@@ -126,6 +117,8 @@ bool eng_defs_glob(const char *p, const char *s)
     }
     return *s == '\0';
 }
+
+bool eng_defs_glob(const char *pattern, const char *s) { return *pattern == '\0' || glob_match(pattern, s); }
 
 /* ---- definitions ---- */
 
@@ -359,7 +352,7 @@ int eng_defs_task_prepare(eng_defs_t *d, const eng_tdef_t *base, const eng_tdef_
     if (col)
         *col = 0;
     const char *id = in->id ? in->id : base ? base->id : NULL;
-    if (id == NULL || !eng_defs_valid_id(id) || strlen(id) >= sizeof(((eng_task_t *)0)->id)) {
+    if (id == NULL || !eng_defs_valid_id(d, id) || strlen(id) >= sizeof(((eng_task_t *)0)->id)) {
         fail(err, errlen, line, col, NULL, "task ID must contain only letters, numbers, '-', '.' and '_'. \"%s\"",
              id ? id : "");
         return -1;
@@ -497,7 +490,7 @@ void eng_defs_task_commit(eng_defs_t *d, eng_tdef_t *t)
         }
     if (old != NULL) {
         t->_seq = old->_seq;
-        if (old->running != NULL && t->enabled) {
+        if (old->running != NULL && t->enabled && !t->restart) {
             t->running = old->running; /* no restart without a status change (Kapacitor's rule) */
             old->running = NULL;
         } else if (old->running != NULL)
@@ -505,6 +498,7 @@ void eng_defs_task_commit(eng_defs_t *d, eng_tdef_t *t)
     }
     if (t->enabled && t->running == NULL)
         start(d, t);
+    t->restart = false;
     if (t->_compiled != NULL) {
         eng_task_free(t->_compiled);
         t->_compiled = NULL;
@@ -629,7 +623,7 @@ int eng_defs_template_prepare(eng_defs_t *d, const eng_tmpl_t *base, const char 
         *col = 0;
     *tasks = NULL;
     *n_tasks = 0;
-    if (id == NULL || !eng_defs_valid_id(id)) {
+    if (id == NULL || !eng_defs_valid_id(d, id)) {
         fail(err, errlen, line, col, NULL, "template ID must contain only letters, numbers, '-', '.' and '_'. \"%s\"",
              id ? id : "");
         return -1;
@@ -660,6 +654,7 @@ int eng_defs_template_prepare(eng_defs_t *d, const eng_tmpl_t *base, const char 
         free(nt->script);
         nt->script = xstrdup(t->script);
         nt->modified = now;
+        nt->restart = true; /* a running task picks up the new template */
         char why[512];
         if (build(d, nt, t, NULL, why, sizeof why, line, col) != 0) {
             fail(err, errlen, NULL, NULL, NULL, "error reloading associated task %s: %s", old->id, why);

@@ -34,6 +34,7 @@ typedef struct eng_tdef {
     eng_task_t *running;      /* owned by the task master while enabled and started; NULL otherwise */
     eng_task_t *_compiled;    /* prepared, not yet started */
     uint64_t _seq;            /* creation order, for "newest first" */
+    bool restart;             /* commit restarts it when it runs (template change, changed file) */
 } eng_tdef_t;
 
 /** A template definition. */
@@ -68,7 +69,7 @@ eng_defs_t *eng_defs_new(eng_tm_t *tm, const eng_env_t *env, const eng_task_opts
 void eng_defs_free(eng_defs_t *d);
 
 /** Whether `id` matches Kapacitor's ^[-\._\p{L}0-9]+$. */
-bool eng_defs_valid_id(const char *id);
+bool eng_defs_valid_id(const eng_defs_t *d, const char *id);
 /** Kapacitor's glob (`*`, `?`, `[a-z]`, `\` escapes); an empty pattern matches everything. */
 bool eng_defs_glob(const char *pattern, const char *s);
 
@@ -91,7 +92,7 @@ int eng_defs_task_prepare(eng_defs_t *d, const eng_tdef_t *base, const eng_tdef_
                           eng_tdef_t **out, char *err, size_t errlen, uint32_t *line, uint32_t *col);
 /** Puts a prepared definition in the registry in place of the one with its id. Starts it when it
  * is enabled and was not running, stops it when it is disabled (Kapacitor restarts a task only on
- * a status change). A start failure is kept in def->error. */
+ * a status change, or when def->restart is set). A start failure is kept in def->error. */
 void eng_defs_task_commit(eng_defs_t *d, eng_tdef_t *def);
 /** Removes the task (stopping it). 0 or FA_ENOENT. */
 int eng_defs_task_remove(eng_defs_t *d, const char *id);

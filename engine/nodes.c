@@ -32,6 +32,15 @@ static const eng_node_ops_t *const table[] = {
     &eng_node_last, &eng_node_min, &eng_node_max, &eng_node_percentile, &eng_node_top, &eng_node_bottom,
     &eng_node_difference, &eng_node_elapsed, &eng_node_moving_average, &eng_node_cumulative_sum,
     &eng_node_holt_winters, &eng_node_holt_winters_fit,
+    /* combine, flatten, barrier */
+    &eng_node_combine,
+    &eng_node_flatten,
+    &eng_node_barrier,
+    /* end combine, flatten, barrier */
+    /* batch source and query */
+    &eng_node_batch,
+    &eng_node_query,
+    /* end batch source and query */
 };
 
 const eng_node_ops_t *eng_node_ops_find(const char *type)

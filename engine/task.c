@@ -58,6 +58,7 @@ static int build_nodes(eng_task_t *t, tick_err_t *err)
             memset(n->state, 0, n->ops->state_size);
         }
     }
+    t->deferred = FA_NEW(&t->arena, eng_node_t *, pipe->n ? pipe->n : 1);
     /* init in creation order: a node may look at its parents' state */
     for (uint32_t i = 0; i < t->n_nodes; i++) {
         eng_node_t *n = &t->nodes[i];
@@ -127,20 +128,50 @@ bool eng_task_wants(const eng_task_t *t, fa_str_t db, fa_str_t rp)
     return false;
 }
 
+/* Node counters have one writer, the task's thread (a task runs on one thread at a time), and
+ * readers elsewhere: a relaxed load and store, no locked add. */
+static inline uint64_t bump(atomic_uint_fast64_t *c)
+{
+    uint64_t v = atomic_load_explicit(c, memory_order_relaxed);
+    atomic_store_explicit(c, v + 1, memory_order_relaxed);
+    return v;
+}
+
+void eng_task_defer(eng_node_t *n)
+{
+    eng_task_t *t = n->task;
+    for (uint32_t i = 0; i < t->n_deferred; i++)
+        if (t->deferred[i] == n)
+            return;
+    if (t->n_deferred < t->n_nodes)
+        t->deferred[t->n_deferred++] = n;
+}
+
+static void run_deferred(eng_task_t *t)
+{
+    /* a node deferred by a deferred call (not one already in the list) runs in this loop too */
+    for (uint32_t i = 0; i < t->n_deferred; i++)
+        if (t->deferred[i]->ops->deferred != NULL)
+            t->deferred[i]->ops->deferred(t->deferred[i]);
+    t->n_deferred = 0;
+}
+
 void eng_task_point(eng_task_t *t, fa_str_t db, fa_str_t rp, const eng_point_t *p)
 {
     if (!eng_task_wants(t, db, rp))
         return;
-    atomic_fetch_add_explicit(&t->points_in, 1, memory_order_relaxed);
+    bump(&t->points_in);
     if (p->time > t->now)
         t->now = p->time;
     eng_node_t *src = &t->nodes[0];
     eng_pt_t pt = { .p = *p, .group = 0, .dims = NULL };
-    atomic_fetch_add_explicit(&src->stats.collected, 1, memory_order_relaxed);
+    bump(&src->stats.collected);
     t->cur_db = db;
     t->cur_rp = rp;
     if (src->ops->point != NULL)
         src->ops->point(src, NULL, &pt);
+    if (t->n_deferred != 0)
+        run_deferred(t);
     fa_arena_reset(&t->scratch);
 }
 
@@ -152,15 +183,6 @@ void eng_task_advance(eng_task_t *t, int64_t now)
         if (t->nodes[i].ops->advance != NULL)
             t->nodes[i].ops->advance(&t->nodes[i], now);
     fa_arena_reset(&t->scratch);
-}
-
-/* Node counters have one writer, the task's thread (a task runs on one thread at a time), and
- * readers elsewhere: a relaxed load and store, no locked add. */
-static inline uint64_t bump(atomic_uint_fast64_t *c)
-{
-    uint64_t v = atomic_load_explicit(c, memory_order_relaxed);
-    atomic_store_explicit(c, v + 1, memory_order_relaxed);
-    return v;
 }
 
 void eng_emit_point(eng_node_t *n, const eng_pt_t *p)

@@ -77,6 +77,10 @@ typedef struct eng_node_ops {
     void (*advance)(eng_node_t *n, int64_t now);
     /** Frees what the task arena cannot (regexes, handler queues). Optional. */
     void (*deinit)(eng_node_t *n);
+    /** Runs once the input point during which the node called eng_task_defer(n) went all the way
+     * down, before the scratch reset: nothing holds scratch data then, so the node may call its
+     * descendants' advance() (barrier). Optional. */
+    void (*deferred)(eng_node_t *n);
     const char *const *counters; /* names of n->stats.own[i], NULL-terminated; or NULL */
 } eng_node_ops_t;
 
@@ -106,6 +110,9 @@ struct eng_env {
      * .tcp() and .exec() off the task thread. NULL = handlers are not fired (farad test, replays
      * that capture): events then only reach alert_event. Outlives every task using it. */
     struct eng_alert_svc *alert_svc;
+    /** httpPost().endpoint(name): Kapacitor's [[httppost]] as "name=url,name2=url2" (config key
+     * httppost.endpoints); NULL or "" = none. Read when a task starts. */
+    const char *httppost_endpoints;
 };
 
 typedef struct eng_dbrp { fa_str_t db, rp; } eng_dbrp_t;
@@ -125,6 +132,8 @@ struct eng_task {
     int64_t now;                 /* the task's time: largest point time seen (data time) */
     fa_str_t cur_db, cur_rp;     /* db.rp of the point being pushed (the source filters by it) */
     atomic_uint_fast64_t points_in, errors;
+    eng_node_t **deferred;       /* eng_task_defer: nodes to run after the current point (n_nodes) */
+    uint32_t n_deferred;
 };
 
 /** Parses, checks and compiles a task. `dbrps` come from the script's dbrp statements when
@@ -145,6 +154,9 @@ bool eng_task_wants(const eng_task_t *t, fa_str_t db, fa_str_t rp);
 void eng_emit_point(eng_node_t *n, const eng_pt_t *p);
 /** Sends b to every child of n, counting `emitted`. */
 void eng_emit_rows(eng_node_t *n, const eng_rows_t *b);
+/** Asks for n->ops->deferred(n) once the current input point went all the way down (once per
+ * point however often it is called). */
+void eng_task_defer(eng_node_t *n);
 /** Counts an error on n and logs it (rate-limited) with the node's name. */
 void eng_node_error(eng_node_t *n, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /** The last call of property `name` on n, or NULL. */

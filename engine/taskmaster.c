@@ -48,6 +48,13 @@ struct tm_slot {
     struct tm_ref **backlog; /* ring of opts.backlog */
     unsigned bl_head, bl_n;
     uint64_t mark;           /* route(): the batch sequence this slot was last added as a target */
+    /* messages for the task from other threads (batch queries): any thread pushes under
+     * inbox_lock, the claiming engine thread takes them all */
+    pthread_mutex_t inbox_lock;
+    eng_tm_msg_t *inbox_head, *inbox_tail;
+    atomic_uint n_inbox;
+    uint64_t serial;         /* unique per added task (control threads, under the lock) */
+    bool streams;            /* a stream task: routed from the ingest (batch tasks are not) */
     unsigned target;         /* ... and its index in the target list */
     /* the claiming engine thread only */
     int64_t next_flush;
@@ -95,6 +102,8 @@ struct eng_tm {
     eng_ingest_t *ingest;
     pthread_mutex_t lock;
     struct tm_slot *slots;
+    uint64_t next_serial;        /* control threads, under the lock */
+    eng_tm_watch_t watch;        /* control threads, under the lock */
     atomic_uint hi;              /* slots [0, hi) may be in use */
     struct tm_thread *threads;
     bool started;
@@ -345,7 +354,7 @@ static struct route_index *index_build(eng_tm_t *tm, const struct tm_slot *skip)
     fa_arena_init(&ix->arena, 4096, 0);
     unsigned hi = atomic_load(&tm->hi), n_dbrps = 0, n_meas = 0;
     for (unsigned i = 0; i < hi; i++)
-        if (slot_live(&tm->slots[i]) && &tm->slots[i] != skip) {
+        if (slot_live(&tm->slots[i]) && &tm->slots[i] != skip && tm->slots[i].streams) {
             n_dbrps += tm->slots[i].task->n_dbrps;
             n_meas += tm->slots[i].n_meas;
         }
@@ -355,7 +364,7 @@ static struct route_index *index_build(eng_tm_t *tm, const struct tm_slot *skip)
         meas_cap *= 2;
     for (unsigned i = 0; i < hi; i++) {
         struct tm_slot *s = &tm->slots[i];
-        if (!slot_live(s) || s == skip)
+        if (!slot_live(s) || s == skip || !s->streams)
             continue;
         for (uint32_t k = 0; k < s->task->n_dbrps; k++) {
             struct route_dbrp *d = index_dbrp(ix, s->task->dbrps[k].db, s->task->dbrps[k].rp, hi);
@@ -429,11 +438,29 @@ static int reroute(eng_tm_t *tm, struct tm_slot *unroute)
 
 /* ---- slots (control threads, under tm->lock) ---- */
 
+/* Frees the messages nobody will run (the slot's task is going away). */
+static void inbox_drop(struct tm_slot *s)
+{
+    pthread_mutex_lock(&s->inbox_lock);
+    eng_tm_msg_t *m = s->inbox_head;
+    s->inbox_head = s->inbox_tail = NULL;
+    atomic_store(&s->n_inbox, 0);
+    pthread_mutex_unlock(&s->inbox_lock);
+    while (m != NULL) {
+        eng_tm_msg_t *next = m->_next;
+        m->free(m);
+        m = next;
+    }
+}
+
 static void slot_release(eng_tm_t *tm, struct tm_slot *s)
 {
     struct swap_req q = { tm, NULL, s };
     eng_ingest_sync(tm->ingest, drain_on_ingest, &q);
-    for (uint32_t k = 0; k < s->task->n_dbrps; k++)
+    if (tm->watch.on_remove != NULL)
+        tm->watch.on_remove(tm->watch.ud, s->serial);
+    inbox_drop(s);
+    for (uint32_t k = 0; s->streams && k < s->task->n_dbrps; k++)
         eng_ingest_want(tm->ingest, s->task->dbrps[k].db, s->task->dbrps[k].rp, -1);
     tm->threads[s->home].n_tasks--;
     eng_task_free(s->task);
@@ -542,7 +569,9 @@ static struct tm_slot *slot_setup(eng_tm_t *tm, eng_task_t *t, const eng_task_op
     unsigned idx = (unsigned)(s - tm->slots);
     if (idx + 1 > atomic_load(&tm->hi))
         atomic_store(&tm->hi, idx + 1);
-    for (uint32_t k = 0; k < t->n_dbrps; k++)
+    s->serial = ++tm->next_serial;
+    s->streams = t->n_nodes == 0 || t->nodes[0].ops != &eng_node_batch;
+    for (uint32_t k = 0; s->streams && k < t->n_dbrps; k++)
         eng_ingest_want(tm->ingest, t->dbrps[k].db, t->dbrps[k].rp, +1);
     atomic_store_explicit(&s->state, SLOT_IDLE, memory_order_release);
     return s;
@@ -574,6 +603,8 @@ int eng_tm_add(eng_tm_t *tm, eng_task_t *t, const eng_task_opts_t *opts, char *e
     }
     if (old != NULL && !slot_retire(tm, old, 2000000000))
         FA_LOG(FA_WARN, "task %s: the replaced task is busy; it is freed once it returns", t->id);
+    if (tm->watch.on_add != NULL)
+        tm->watch.on_add(tm->watch.ud, t, s->serial);
     pthread_mutex_unlock(&tm->lock);
     return 0;
 }
@@ -635,6 +666,27 @@ static void sample_rate(struct tm_slot *s, int64_t now)
     s->rate_t = now;
 }
 
+/* Runs the messages waiting for a claimed slot's task. Returns how many. */
+static unsigned run_inbox(struct tm_thread *th, struct tm_slot *s)
+{
+    pthread_mutex_lock(&s->inbox_lock);
+    eng_tm_msg_t *m = s->inbox_head;
+    s->inbox_head = s->inbox_tail = NULL;
+    atomic_store(&s->n_inbox, 0);
+    pthread_mutex_unlock(&s->inbox_lock);
+    unsigned n = 0;
+    while (m != NULL) {
+        eng_tm_msg_t *next = m->_next;
+        m->run(m, s->task);
+        fa_arena_reset(&s->task->scratch);
+        m->free(m);
+        m = next;
+        n++;
+        atomic_store_explicit(&th->busy_since, mono_ns(), memory_order_relaxed);
+    }
+    return n;
+}
+
 /* Runs up to RUN_BATCHES of a claimed slot, or its idle flush. Returns batches run. */
 static unsigned run_slot(struct tm_thread *th, struct tm_slot *s)
 {
@@ -648,6 +700,8 @@ static unsigned run_slot(struct tm_thread *th, struct tm_slot *s)
         n++;
         atomic_store_explicit(&th->busy_since, mono_ns(), memory_order_relaxed);
     }
+    if (atomic_load_explicit(&s->n_inbox, memory_order_acquire) != 0)
+        n += run_inbox(th, s);
     int64_t now = mono_ns();
     if (n != 0) {
         s->next_flush = now + s->idle_flush_ns;
@@ -662,7 +716,8 @@ static unsigned run_slot(struct tm_thread *th, struct tm_slot *s)
 
 static bool slot_due(struct tm_slot *s, int64_t now)
 {
-    return eng_ring_spsc_size(&s->queue) != 0 || (s->idle_flush_ns > 0 && now >= s->next_flush) ||
+    return eng_ring_spsc_size(&s->queue) != 0 || atomic_load_explicit(&s->n_inbox, memory_order_relaxed) != 0 ||
+           (s->idle_flush_ns > 0 && now >= s->next_flush) ||
            now - s->rate_t >= 1000000000;
 }
 
@@ -740,6 +795,8 @@ eng_tm_t *eng_tm_new(eng_ingest_t *ingest, const eng_tm_opts_t *opts, char *err,
     tm->threads = calloc(tm->o.threads, sizeof(*tm->threads));
     if (tm->slots == NULL || tm->targets == NULL || tm->threads == NULL)
         goto Nomem;
+    for (unsigned i = 0; i < tm->o.max_tasks; i++)
+        pthread_mutex_init(&tm->slots[i].inbox_lock, NULL);
     /* every batch that can be in flight fits in one done ring */
     unsigned in_flight = 4, n_ports = 0;
     for (eng_ingest_port_t *p; (p = eng_ingest_port(ingest, n_ports)) != NULL; n_ports++)
@@ -839,9 +896,53 @@ void eng_tm_free(eng_tm_t *tm)
     }
     free(tm->threads);
     free(tm->targets);
+    for (unsigned i = 0; tm->slots != NULL && i < tm->o.max_tasks; i++)
+        pthread_mutex_destroy(&tm->slots[i].inbox_lock);
     free(tm->slots);
     pthread_mutex_destroy(&tm->lock);
     free(tm);
+}
+
+/* ---- messages and watchers ---- */
+
+int eng_tm_post(eng_tm_t *tm, uint64_t serial, eng_tm_msg_t *m)
+{
+    int rc = FA_ENOENT;
+    pthread_mutex_lock(&tm->lock);
+    unsigned hi = atomic_load(&tm->hi);
+    for (unsigned i = 0; i < hi; i++) {
+        struct tm_slot *s = &tm->slots[i];
+        if (!slot_live(s) || s->serial != serial)
+            continue;
+        pthread_mutex_lock(&s->inbox_lock);
+        if (atomic_load(&s->n_inbox) >= ENG_TM_INBOX_MAX) {
+            rc = FA_EAGAIN;
+        } else {
+            m->_next = NULL;
+            if (s->inbox_tail != NULL)
+                s->inbox_tail->_next = m;
+            else
+                s->inbox_head = m;
+            s->inbox_tail = m;
+            atomic_fetch_add_explicit(&s->n_inbox, 1, memory_order_release);
+            rc = 0;
+        }
+        pthread_mutex_unlock(&s->inbox_lock);
+        break;
+    }
+    pthread_mutex_unlock(&tm->lock);
+    return rc;
+}
+
+void eng_tm_set_watch(eng_tm_t *tm, const eng_tm_watch_t *w)
+{
+    pthread_mutex_lock(&tm->lock);
+    tm->watch = w != NULL ? *w : (eng_tm_watch_t){ 0 };
+    unsigned hi = atomic_load(&tm->hi);
+    for (unsigned i = 0; w != NULL && w->on_add != NULL && i < hi; i++)
+        if (slot_live(&tm->slots[i]))
+            w->on_add(w->ud, tm->slots[i].task, tm->slots[i].serial);
+    pthread_mutex_unlock(&tm->lock);
 }
 
 /* ---- stats and DOT (control threads) ---- */

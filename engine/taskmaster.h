@@ -95,6 +95,33 @@ int eng_tm_dot(eng_tm_t *tm, const char *id, fa_buf_t *out);
 /** Ids of the running tasks, in slot order, into ids[max]; returns how many there are. */
 unsigned eng_tm_list(eng_tm_t *tm, char (*ids)[128], unsigned max);
 
+/* --- messages for one task, from any thread (batch queries: engine/scheduler.h) --- */
+
+/** A message a task runs on its engine thread, between batches. The sender allocates it (embed
+ * this struct first); the task master calls run, then free; or only free when the task went away. */
+typedef struct eng_tm_msg {
+    struct eng_tm_msg *_next;
+    void (*run)(struct eng_tm_msg *m, eng_task_t *t);
+    void (*free)(struct eng_tm_msg *m);
+} eng_tm_msg_t;
+
+enum { ENG_TM_INBOX_MAX = 64 }; /* messages waiting per task */
+
+/** Queues m for the task added as `serial` (see eng_tm_watch_t). 0 (the task master owns m), or
+ * FA_ENOENT (that task is gone) / FA_EAGAIN (ENG_TM_INBOX_MAX waiting): the caller keeps m. */
+int eng_tm_post(eng_tm_t *tm, uint64_t serial, eng_tm_msg_t *m);
+
+/** Who wants to know when tasks come and go (the batch scheduler). Both run on the control thread
+ * that adds or removes the task, under the task master's lock: copy what you need from the task
+ * in on_add, and do not call back into the task master. Batch tasks (a `batch` source) are never
+ * routed from the ingest. */
+typedef struct eng_tm_watch {
+    void *ud;
+    void (*on_add)(void *ud, const eng_task_t *t, uint64_t serial);
+    void (*on_remove)(void *ud, uint64_t serial);
+} eng_tm_watch_t;
+/** Installs w (NULL removes it) and calls on_add for every task already running. */
+void eng_tm_set_watch(eng_tm_t *tm, const eng_tm_watch_t *w);
 /** The script and dbrps of running task `id`, copied into arena `a` (record and replay look tasks
  * up by id). 0 or FA_ENOENT. Any thread. */
 int eng_tm_task_source(eng_tm_t *tm, const char *id, fa_arena_t *a, const char **script, eng_dbrp_t **dbrps,

@@ -120,10 +120,41 @@ static int on_debug_vars(h2o_handler_t *self, h2o_req_t *req)
         eng_defs_counts(api->defs, &n_tasks, &n_enabled);
         add_task_rows(api, &v, host);
     }
-    json_t *doc = json_pack("{s:s,s:s,s:s,s:i,s:i,s:i,s:s,s:o}", "version", FARAD_VERSION, "platform", "farad", "host", host,
-                            "num_tasks", (int)n_tasks, "num_enabled_tasks", (int)n_enabled, "num_subscriptions", 0,
+    proxy_subs_stats_t ss = { 0 };
+    if (t->server->subs != NULL) {
+        proxy_subs_get_stats(t->server->subs, &ss);
+        json_t *tags = json_pack("{s:s,s:s}", "name", proxy_subs_name(t->server->subs), "url", proxy_subs_url(t->server->subs));
+        json_t *values = json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b}", "num_subscriptions", (json_int_t)ss.num_subscriptions,
+                                   "syncs", (json_int_t)ss.syncs, "links", (json_int_t)ss.links, "repairs", (json_int_t)ss.repairs,
+                                   "drops", (json_int_t)ss.drops, "stale_dropped", (json_int_t)ss.stale_dropped, "errors",
+                                   (json_int_t)ss.errors, "linked", ss.linked);
+        json_object_set_new(v.stats, "subscriptions", json_pack("{s:s,s:o,s:o}", "name", "subscriptions", "tags", tags, "values", values));
+    }
+    json_t *doc = json_pack("{s:s,s:s,s:s,s:i,s:i,s:I,s:s,s:o}", "version", FARAD_VERSION, "platform", "farad", "host", host,
+                            "num_tasks", (int)n_tasks, "num_enabled_tasks", (int)n_enabled, "num_subscriptions", (json_int_t)ss.num_subscriptions,
                             "product", "farad", "kapacitor", v.stats);
     send_json(req, 200, "OK", doc);
+    return 0;
+}
+
+/* POST /kapacitor/v1/subscriptions: re-link now and drop other instances' dead farad-* subscriptions.
+ * The sync runs on the manager's thread; the answer does not wait for it. */
+static int on_subscriptions(h2o_handler_t *self, h2o_req_t *req)
+{
+    proxy_thread_t *t = proxy_thread_of(req);
+    if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
+        send_api_error(req, 405, "Method Not Allowed", "method not allowed: POST re-links the subscriptions");
+        return 0;
+    }
+    if (t->server->subs == NULL) {
+        send_api_error(req, 400, "Bad Request", "subscriptions are off (subs.enabled, -subscribe)");
+        return 0;
+    }
+    proxy_subs_request_sync(t->server->subs, true);
+    req->res.status = 204;
+    req->res.reason = "No Content";
+    add_kapacitor_headers(req);
+    h2o_send_inline(req, NULL, 0);
     return 0;
 }
 
@@ -151,6 +182,7 @@ void proxy_api_register(proxy_server_t *s, h2o_hostconf_t *host)
     proxy_route(host, "/kapacitor/v1preview/write", on_write);
     proxy_route(host, "/kapacitor/v1preview/debug/vars", on_debug_vars);
     proxy_route(host, "/kapacitor/v1/debug/vars", on_debug_vars);
+    proxy_route(host, "/kapacitor/v1/subscriptions", on_subscriptions);
     proxy_api_record_register(host);
     proxy_route(host, "/kapacitor/v1preview/ping", on_ping);
     proxy_route(host, "/ping", on_ping);

@@ -20,6 +20,7 @@ typedef struct proxy_api {
     h2o_multithread_receiver_t receiver;
     api_op_t *head, *tail;         /* mutations wait here, one runs at a time */
     api_op_t *busy;                /* the one waiting for the store */
+    unsigned n_waiting;            /* ops in head..tail (bounded) */
     bool loaded;                   /* the store's definitions are in the registry */
     eng_load_t *pending_load;      /* a load directory waiting for them */
     char load_err[320];            /* why they are not (yet) */
@@ -49,6 +50,8 @@ json_t *api_template_json(proxy_api_t *api, const eng_tmpl_t *t, const api_view_
 
 /** Creates the API state on the API thread's loop (queue and receiver); sets s->api. 0 or -1. */
 int proxy_api_init(proxy_server_t *s, h2o_loop_t *loop);
+/** Frees the API state once its thread is joined and the store is gone. */
+void proxy_api_free(proxy_server_t *s);
 /** Registers the task API routes (tasks, templates, loglevel, /:routes) under both prefixes. */
 void proxy_api_tasks_register(proxy_server_t *s, h2o_hostconf_t *host);
 /** Sends a Kapacitor JSON response with X-Kapacitor-Version; takes `doc`. */

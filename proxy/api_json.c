@@ -23,7 +23,7 @@ json_t *api_time_json(int64_t ns)
     if (frac != 0) {
         snprintf(f, sizeof f, ".%09ld", frac);
         size_t n = strlen(f);
-        while (f[n - 1] == '0')
+        while (n > 1 && n < sizeof f && f[n - 1] == '0')
             f[--n] = '\0';
     }
     snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d%sZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,

@@ -50,6 +50,7 @@ struct api_op {
 };
 
 static void run_next(proxy_api_t *api);
+static void fail_op(api_op_t *op, int status, const char *msg);
 
 /* ---- responses ---- */
 
@@ -162,8 +163,16 @@ static h2o_req_t *op_req(api_op_t *op)
     return req;
 }
 
+enum { MAX_WAITING = 1024 }; /* changes waiting behind the one the store works on */
+
 static void enqueue(proxy_api_t *api, api_op_t *op)
 {
+    if (api->n_waiting >= MAX_WAITING && op->req != NULL) {
+        fail_op(op, 503, "too many task API changes waiting for the store: try again");
+        op_free(op);
+        return;
+    }
+    api->n_waiting++;
     if (api->tail != NULL)
         api->tail->next = op;
     else
@@ -511,12 +520,16 @@ static void apply_load(proxy_api_t *api, const eng_load_t *l)
             if (base->enabled)
                 t->last_enabled = base->last_enabled;
             /* a changed file restarts its task */
-            if (base->running != NULL && (strcmp(base->formatted ? base->formatted : "", t->formatted) != 0 ||
-                                          strcmp(base->vars, t->vars) != 0))
-                eng_defs_task_remove(api->defs, f->id);
+            t->restart = strcmp(base->formatted ? base->formatted : "", t->formatted) != 0 ||
+                         strcmp(base->vars, t->vars) != 0 || strcmp(base->template_id, t->template_id) != 0;
         }
         store_task(api, t);
         eng_defs_task_commit(api->defs, t);
+        const eng_tdef_t *now_t = eng_defs_task(api->defs, f->id);
+        if (now_t != NULL && now_t->running != NULL)
+            FA_LOG(FA_INFO, "load: task %s started from %s", f->id, f->path);
+        else if (now_t != NULL && *now_t->error)
+            FA_LOG(FA_ERROR, "load: %s: %s", f->path, now_t->error);
         ok++;
     }
     /* file tasks whose file is gone */
@@ -684,6 +697,7 @@ static void run_next(proxy_api_t *api)
 {
     while (api->busy == NULL && api->head != NULL) {
         api_op_t *op = api->head;
+        api->n_waiting--;
         api->head = op->next;
         if (api->head == NULL)
             api->tail = NULL;
@@ -1116,4 +1130,35 @@ int proxy_api_init(proxy_server_t *s, h2o_loop_t *loop)
     api->retry.cb = retry_load;
     s->api = api;
     return 0;
+}
+
+void proxy_api_free(proxy_server_t *s)
+{
+    proxy_api_t *api = s->api;
+    if (api == NULL)
+        return;
+    /* the API thread is joined and the store is gone: answers still queued are dropped (their
+     * clients are gone with the loop), and so are changes not yet started */
+    bool busy_seen = false;
+    while (!h2o_linklist_is_empty(&api->receiver._messages)) {
+        h2o_multithread_message_t *m =
+            H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, api->receiver._messages.next);
+        h2o_linklist_unlink(&m->link);
+        api_op_t *op = (api_op_t *)m;
+        busy_seen |= op == api->busy;
+        op->req = NULL;
+        op_free(op);
+    }
+    h2o_multithread_unregister_receiver(api->queue, &api->receiver); /* wants no message left */
+    if (api->busy != NULL && !busy_seen)
+        FA_LOG(FA_WARN, "task API: a change was still with the store at shutdown");
+    while (api->head != NULL) {
+        api_op_t *op = api->head;
+        api->head = op->next;
+        op->req = NULL;
+        op_free(op);
+    }
+    eng_load_free(api->pending_load);
+    free(api);
+    s->api = NULL;
 }

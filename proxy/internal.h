@@ -15,6 +15,7 @@
 #include "engine/engine.h"
 #include "engine/replay.h"
 #include "proxy/proxy.h"
+#include "proxy/subs.h"
 #include "proxy/tee.h"
 
 /* One event loop: its h2o context, listener, upstream connection pool and tee port. */
@@ -49,6 +50,7 @@ struct proxy_server {
     uint16_t upstream_port;
     h2o_iovec_t upstream_authority; /* "host:port", sent as Host */
     proxy_tee_filter_t filter;
+    proxy_subs_t *subs;      /* the subscription manager, NULL unless subs.enabled */
     atomic_bool stopping;
     _Atomic(const char *) upstream_version; /* last X-Influxdb-Version seen, or NULL */
     const eng_rr_svc_t *rr;  /* recordings and replays (api_record.c), NULL = none */

@@ -194,6 +194,8 @@ proxy_server_t *proxy_server_new(const fa_conf_t *conf, eng_ingest_t *ingest, ch
         snprintf(err, errlen, "api.bind: %s", why);
         goto Error;
     }
+    if (conf->subs_enabled && (s->subs = proxy_subs_new(conf, s->api_port, err, errlen)) == NULL)
+        goto Error;
     s->threads = calloc(s->n_threads + 1, sizeof(*s->threads));
     if (s->threads == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -251,11 +253,15 @@ int proxy_server_start(proxy_server_t *s)
         snprintf(name, sizeof name, t->is_api ? "http-api" : "http-%u", i);
         pthread_setname_np(t->tid, name);
     }
+    if (s->subs != NULL)
+        return proxy_subs_start(s->subs);
     return 0;
 }
 
 void proxy_server_stop(proxy_server_t *s)
 {
+    /* first, while the API still answers pushes in flight: drop our subscriptions (bounded) */
+    proxy_subs_stop(s->subs);
     atomic_store_explicit(&s->stopping, true, memory_order_release);
     for (unsigned i = 0; s->threads != NULL && i <= s->n_threads; i++)
         if (s->threads[i].tid != 0)
@@ -271,7 +277,9 @@ void proxy_server_free(proxy_server_t *s)
         proxy_tee_deinit(&t->tee);
         fa_buf_deinit(&t->scratch);
     }
+    proxy_api_free(s);
     free(s->threads);
+    proxy_subs_free(s->subs);
     if (s->proxy_conf.hosts != NULL)
         h2o_config_dispose(&s->proxy_conf);
     if (s->api_conf.hosts != NULL)

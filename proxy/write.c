@@ -4,7 +4,8 @@
  * The tee copy is parsed before forwarding (lines without a timestamp are stamped once, here, and
  * the forwarded body carries the same stamp) but handed to the engine only once the upstream has
  * answered 204, or 400 (a partial write stores the good lines): the engine never sees points that
- * InfluxDB refused, and a client's retry after a 5xx does not reach it twice. */
+ * InfluxDB refused, and a client's retry after a 5xx does not reach it twice. With subscriptions
+ * on, a db.rp farad is subscribed to is not teed here: InfluxDB's push delivers it (subs.h). */
 #include "proxy/internal.h"
 
 #include <inttypes.h>
@@ -23,7 +24,9 @@ static void on_upstream_status(void *data, int status)
     struct tee_job *job = data;
     eng_batch_t *b = job->batch;
     job->batch = NULL;
-    if ((status == 204 || status == 400) && proxy_tee_send(&job->t->tee, b))
+    /* asked again now: a db.rp linked since the request came in is delivered by its subscription */
+    if ((status == 204 || status == 400) && !proxy_subs_covers(job->t->server->subs, b->db, b->rp) &&
+        proxy_tee_send(&job->t->tee, b))
         return;
     proxy_tee_put(&job->t->tee, b);
 }
@@ -141,7 +144,8 @@ static int handle_write(h2o_req_t *req, h2o_iovec_t db, h2o_iovec_t rp, h2o_iove
     }
     fa_str_t fdb = fa_str(db.base, db.len);
     fa_str_t frp = rp.len != 0 ? fa_str(rp.base, rp.len) : fa_str_c(t->server->filter.default_rp);
-    if (fdb.len != 0 && req->entity.len != 0 && proxy_tee_wanted(&t->server->filter, t->server->ingest, fdb, frp)) {
+    if (fdb.len != 0 && req->entity.len != 0 && proxy_tee_wanted(&t->server->filter, t->server->ingest, fdb, frp) &&
+        !proxy_subs_covers(t->server->subs, fdb, frp)) {
         struct tee_job *job = tee_prepare(req, t, fdb, frp, precision, o);
         if (job != NULL) {
             o->on_status = on_upstream_status;

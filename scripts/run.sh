@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Quick start: installs what farad needs, builds faradd (release) into build/, starts a private
 # InfluxDB 1.x (data in ./var/influxdb, HTTP on 127.0.0.1:${FARAD_INFLUX_PORT:-8087}) and runs
-# faradd in front of it. Extra arguments go to faradd, e.g.
+# faradd in front of it. Unless a database is given (-pg DSN among the arguments, or FARAD_PG_DSN),
+# it also starts a private PostgreSQL cluster in ./var/pg (scripts/pg.sh: initdb and pg_ctl as an
+# unprivileged user, unix socket only) and points faradd at it with -pg, so tasks and templates
+# survive a restart. FARAD_NO_PG=1 runs without a database (definitions in memory only).
+# Extra arguments go to faradd, e.g.
 #     scripts/run.sh -proxy-bind 127.0.0.1:8086 -tee-dbrps 'telegraf.*'
-# When faradd exits (Ctrl-C or SIGTERM to this script), the private influxd is stopped too.
+# When faradd exits (Ctrl-C or SIGTERM to this script), the private influxd and PostgreSQL are
+# stopped too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -93,13 +98,57 @@ if [ "$(ping_code)" != "204" ]; then
 fi
 echo "run: influxd ready on 127.0.0.1:$influx_port (log $idir/influxd.log)" >&2
 
-# faradd runs as a child (not exec) so that this script can stop its influxd afterwards.
-"$root/build/faradd" -upstream "http://127.0.0.1:$influx_port" -data-dir "$var" "$@" &
+# the embedded PostgreSQL, unless a database was given or declined
+pg_args=()
+pg_dir=
+want_pg=1
+for a in "$@"; do
+  case "$a" in -pg | --pg | -pg=* | --pg=* | -pg-dsn | -pg-dsn=*) want_pg=0 ;; esac
+done
+[ -n "${FARAD_PG_DSN:-}" ] && want_pg=0
+[ "${FARAD_NO_PG:-0}" = 1 ] && want_pg=0
+start_pg() { # DIR -> prints the DSN; errors in $var/pg-start.err
+  (cd / && bash "$root/scripts/pg.sh" start "$1") 2>"$var/pg-start.err"
+}
+if [ "$want_pg" = 1 ]; then
+  pg_dir=$var/pg
+  [ -L "$pg_dir" ] && pg_dir=$(readlink -f "$pg_dir")
+  echo "run: starting the private PostgreSQL in $pg_dir" >&2
+  if ! pg_dsn=$(start_pg "$pg_dir"); then
+    if [ "$(id -u)" -eq 0 ] && grep -q "cannot reach" "$var/pg-start.err"; then
+      # as root the server runs as an unprivileged user, which cannot reach ./var/pg when a
+      # parent directory is not searchable by others (a checkout under /root): the cluster then
+      # lives in /var/tmp and ./var/pg links to it
+      alt=/var/tmp/farad-pg-$(printf '%s' "$root" | cksum | cut -d' ' -f1)
+      echo "run: $pg_dir is not reachable by the PostgreSQL user; using $alt (./var/pg links to it)" >&2
+      rm -rf "$var/pg"
+      ln -sfn "$alt" "$var/pg"
+      pg_dir=$alt
+      pg_dsn=$(start_pg "$pg_dir") || { cat "$var/pg-start.err" >&2; exit 1; }
+    else
+      cat "$var/pg-start.err" >&2
+      echo "run: PostgreSQL did not start (log $pg_dir/postgres.log); FARAD_NO_PG=1 runs without it" >&2
+      exit 1
+    fi
+  fi
+  echo "run: PostgreSQL ready ($pg_dsn)" >&2
+  pg_args=(-pg "$pg_dsn")
+fi
+stop_all() {
+  stop_influxd
+  if [ -n "$pg_dir" ]; then
+    (cd / && bash "$root/scripts/pg.sh" stop "$pg_dir") || true
+  fi
+}
+trap stop_all EXIT
+
+# faradd runs as a child (not exec) so that this script can stop influxd and PostgreSQL afterwards.
+"$root/build/faradd" -upstream "http://127.0.0.1:$influx_port" -data-dir "$var" "${pg_args[@]}" "$@" &
 farad_pid=$!
 status=0
 while :; do
   wait "$farad_pid" && status=0 || status=$?
   kill -0 "$farad_pid" 2>/dev/null || break # wait returned because of a trapped signal
 done
-echo "run: faradd exited with status $status; stopping influxd" >&2
+echo "run: faradd exited with status $status; stopping influxd${pg_dir:+ and PostgreSQL}" >&2
 exit "$status"

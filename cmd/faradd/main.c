@@ -5,6 +5,7 @@
  *   faradd config [-config FILE] [-FLAG VALUE ...]  print the effective configuration as YAML
  *   faradd version                                  print the version */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "engine/alert_handlers.h"
 #include "engine/defs.h"
 #include "engine/engine.h"
+#include "engine/scheduler.h"
 #include "engine/taskmaster.h"
 #include "proxy/outwriter.h"
 #include "proxy/proxy.h"
@@ -29,6 +31,7 @@ static void usage(FILE *f)
           "  config    print the effective configuration (defaults, file, FARAD_* and flags) as YAML\n"
           "  version   print the version\n"
           "Flags: -proxy-bind HOST:PORT, -api-bind HOST:PORT, -upstream URL, -data-dir DIR, -log-level LEVEL,\n"
+          "-subscribe (link as an InfluxDB subscription target), -advertise URL (where InfluxDB pushes),\n"
           "and one flag per configuration key (`faradd config` lists the keys; proxy.max_body is -proxy-max-body).\n",
           f);
 }
@@ -59,19 +62,27 @@ static int load_conf(fa_conf_t *c, int argc, char **argv, int first)
         const char *name = a[0] == '-' ? a + (a[1] == '-' ? 2 : 1) : NULL;
         const char *eq = name ? strchr(name, '=') : NULL;
         char flag[128];
-        if (name == NULL || (eq == NULL && i + 1 >= argc)) {
+        if (name == NULL) {
             fprintf(stderr, "faradd: %s: expected -FLAG VALUE\n", a);
             usage(stderr);
             return -1;
         }
         snprintf(flag, sizeof flag, "%.*s", (int)(eq ? (size_t)(eq - name) : strlen(name)), name);
-        const char *value = eq ? eq + 1 : argv[++i];
-        char source[140];
-        snprintf(source, sizeof source, "-%s", flag);
-        if (fa_conf_find_flag(flag) == NULL) {
+        const fa_conf_key_t *key = fa_conf_find_flag(flag);
+        if (key == NULL) {
             fprintf(stderr, "faradd: unknown flag -%s (see `faradd config` for the keys)\n", flag);
             return -1;
         }
+        /* a boolean flag alone (-subscribe) means true */
+        bool bare = eq == NULL && key->type == FA_CONF_BOOL && (i + 1 >= argc || argv[i + 1][0] == '-');
+        if (eq == NULL && !bare && i + 1 >= argc) {
+            fprintf(stderr, "faradd: %s: expected -FLAG VALUE\n", a);
+            usage(stderr);
+            return -1;
+        }
+        const char *value = eq ? eq + 1 : bare ? "true" : argv[++i];
+        char source[140];
+        snprintf(source, sizeof source, "-%s", flag);
         if (fa_conf_set(c, flag, value, source, err, sizeof err) != 0)
             goto Error;
     }
@@ -104,6 +115,7 @@ static void load_dir(const fa_conf_t *c, proxy_server_t *srv)
 
 static int run(fa_conf_t *c)
 {
+    eng_sched_t *sched = NULL; /* before any goto Exit */
     rec_rr_t *rr = NULL; /* recordings and replays */
     char err[512];
     int level, rc = 1;
@@ -137,6 +149,7 @@ static int run(fa_conf_t *c)
     gethostname(hostname, sizeof hostname - 1);
     eng_alert_svc_conf_t asc = { .hostname = hostname };
     env.alert_svc = eng_alert_svc_new(&asc);
+    env.httppost_endpoints = c->httppost_endpoints;
     proxy_outwriter_t *ow = proxy_outwriter_new(c, err, sizeof err);
     if (ow == NULL || env.alert_svc == NULL) {
         fprintf(stderr, "faradd: %s\n", ow == NULL ? err : "cannot start the alert handler service");
@@ -185,6 +198,14 @@ static int run(fa_conf_t *c)
         fprintf(stderr, "faradd: cannot start threads\n");
         goto Exit;
     }
+    /* batch tasks: their queries go to the upstream on the scheduler's own thread (libcurl);
+     * upstream.timeout bounds each query */
+    eng_qclient_t *qc = eng_qclient_http_new(c->upstream_url, NULL, NULL, err, sizeof err);
+    eng_sched_opts_t so = { .timeout_ns = (int64_t)c->upstream_timeout_ms * 1000000 };
+    if (qc == NULL || (sched = eng_sched_new(tm, qc, &so, err, sizeof err)) == NULL || eng_sched_start(sched) != 0) {
+        fprintf(stderr, "faradd: batch scheduler: %s\n", qc == NULL || sched == NULL ? err : "cannot start its thread");
+        goto Exit;
+    }
     FA_LOG(FA_INFO, "faradd %s: proxy on %s (port %d) to upstream %s, API on %s (port %d), tee %s", FARAD_VERSION,
            c->proxy_bind, proxy_server_proxy_port(srv), c->upstream_url, c->api_bind, proxy_server_api_port(srv),
            *c->tee_dbrps ? c->tee_dbrps : "(none)");
@@ -201,6 +222,7 @@ static int run(fa_conf_t *c)
     }
     rc = 0;
 Exit:
+    eng_sched_free(sched); /* stops watching the task master before it goes */
     proxy_server_stop(srv);
     rec_rr_free(rr); /* before the task master: its stream recordings are tasks there */
     eng_ingest_stop(ingest);

@@ -105,7 +105,7 @@ Test(conf, table_is_well_formed)
         for (const fa_conf_key_t *j = fa_conf_keys; j < k; j++)
             cr_assert_str_neq(j->name, k->name);
     }
-    cr_assert_geq(n, 26); /* every folder adds its keys; the loop above checks each one */
+    cr_assert_geq(n, 38); /* every folder adds its keys; the loop above checks each one */
 }
 
 Test(conf, deinit_frees_every_string)
@@ -213,6 +213,15 @@ static const struct bad_case bad_values[] = {
     { "tee.dbrps", "db.r.p", "tee.dbrps: \"db.r.p\" must be db.rp, db.* or *" },
     { "tee.dbrps", "db.", "tee.dbrps: \"db.\" must be db.rp, db.* or *" },
     { "tee.dbrps", "a.b, my db.rp", "tee.dbrps: \"my db.rp\" must be db.rp, db.* or *" },
+    { "subs.enabled", "maybe", "subs.enabled: invalid boolean (true or false) \"maybe\"" },
+    { "subs.enabled", "", "subs.enabled: invalid boolean (true or false) \"\"" },
+    { "subs.mode", "SOME", "subs.mode: \"SOME\" is not ANY or ALL" },
+    { "subs.advertise", "farad:9092", "subs.advertise: \"farad:9092\" is not an http:// or https:// URL" },
+    { "subs.advertise", "http://:9092", "subs.advertise: \"http://:9092\" has no host" },
+    { "subs.advertise", "http://a'b:9092", "subs.advertise: \"http://a'b:9092\" has a quote, space or backslash" },
+    { "subs.name", "farad-\"x", "subs.name: \"farad-\"x\" has a quote, backslash or control character" },
+    { "subs.exclude", "_internal", "subs.exclude: \"_internal\" must be db.rp, db.* or *" },
+    { "subs.sync_interval", "10ms", "subs.sync_interval: 10ms is below the minimum 100ms" },
     { "nope", "1", "unknown key or flag \"nope\"" },
 };
 
@@ -257,6 +266,53 @@ Test(conf, good_strings)
     for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++)
         cr_assert_eq(set("log.level", levels[i]), 0, "%s: %s", levels[i], err);
     cr_assert_str_eq(conf.log_level, "DEBUG");
+}
+
+Test(conf, subs_defaults_and_booleans)
+{
+    static const struct { const char *text; uint64_t want; } bools[] = {
+        { "true", 1 }, { "TRUE", 1 }, { "yes", 1 }, { "on", 1 }, { "1", 1 },
+        { "false", 0 }, { "No", 0 }, { "off", 0 }, { "0", 0 },
+    };
+
+    cr_assert_eq(conf.subs_enabled, 0);
+    cr_assert_eq(conf.subs_drop_on_stop, 1);
+    cr_assert_eq(conf.subs_drop_stale, 0);
+    cr_assert_str_eq(conf.subs_mode, "ANY");
+    cr_assert_str_eq(conf.subs_include, "*");
+    cr_assert_str_eq(conf.subs_exclude, "_internal.*,_kapacitor.autogen");
+    cr_assert_eq(conf.subs_sync_interval_ms, 60000);
+    cr_assert_eq(conf.subs_startup_timeout_ms, 300000);
+    for (size_t i = 0; i < sizeof bools / sizeof bools[0]; i++) {
+        cr_assert_eq(set("subs.drop_on_stop", bools[i].text), 0, "%s: %s", bools[i].text, err);
+        cr_assert_eq(conf.subs_drop_on_stop, bools[i].want, "%s", bools[i].text);
+    }
+    /* -subscribe and -advertise are the flags of subs.enabled and subs.advertise */
+    cr_assert_eq(fa_conf_find_flag("-subscribe"), fa_conf_find_flag("subscribe"));
+    cr_assert_str_eq(fa_conf_find_flag("subscribe")->name, "subs.enabled");
+    cr_assert_str_eq(fa_conf_find_flag("advertise")->name, "subs.advertise");
+    cr_assert_eq(fa_conf_set(&conf, "subscribe", "true", "-subscribe", err, sizeof err), 0, "%s", err);
+    cr_assert_eq(conf.subs_enabled, 1);
+    cr_assert_eq(set("subs.advertise", "https://u:p@farad-0.farad:9092/sub"), 0, "%s", err);
+    cr_assert_eq(set("subs.advertise", ""), 0, "%s", err);
+    cr_assert_eq(set("subs.mode", "all"), 0, "%s", err);
+}
+
+static void round_trip(void);
+
+Test(conf, dump_writes_booleans_as_words)
+{
+    fa_buf_t out = FA_BUF_INIT;
+
+    cr_assert_eq(set("subs.enabled", "yes"), 0, "%s", err);
+    cr_assert_eq(fa_conf_dump(&conf, &out), 0);
+    const char *s = fa_buf_cstr(&out);
+    cr_assert_not_null(strstr(s, "\nsubs:\n"), "%s", s);
+    cr_assert_not_null(strstr(s, "  enabled: true\n"), "%s", s);
+    cr_assert_not_null(strstr(s, "  drop_stale: false\n"), "%s", s);
+    cr_assert_not_null(strstr(s, "  sync_interval: 1m\n"), "%s", s);
+    fa_buf_deinit(&out);
+    round_trip();
 }
 
 /* ---- flags ---- */
@@ -621,4 +677,22 @@ Test(conf, dump_groups_by_section_with_docs)
         cr_assert_not_null(strstr(s, line), "no \"%s\" in\n%s", line, s);
     }
     fa_buf_deinit(&out);
+}
+
+Test(conf, httppost_endpoints_are_name_url_pairs)
+{
+    fa_conf_t c;
+    char why[256];
+    fa_conf_init(&c);
+    cr_assert_str_eq(c.httppost_endpoints, "");
+    cr_assert_eq(fa_conf_set(&c, "httppost.endpoints", "a=http://127.0.0.1:1/x,b=https://h/y", NULL, why, sizeof why), 0, "%s", why);
+    cr_assert_str_eq(c.httppost_endpoints, "a=http://127.0.0.1:1/x,b=https://h/y");
+    cr_assert_eq(fa_conf_set(&c, "httppost.endpoints", "a=ftp://h", NULL, why, sizeof why), -1);
+    cr_assert(strstr(why, "httppost.endpoints") != NULL && strstr(why, "not an http") != NULL, "%s", why);
+    cr_assert_eq(fa_conf_set(&c, "httppost.endpoints", "http://h", NULL, why, sizeof why), -1);
+    cr_assert(strstr(why, "is not name=url") != NULL, "%s", why);
+    cr_assert_eq(fa_conf_set(&c, "httppost.endpoints", "a=http://h,a=http://g", NULL, why, sizeof why), -1);
+    cr_assert(strstr(why, "named twice") != NULL, "%s", why);
+    cr_assert_str_eq(c.httppost_endpoints, "a=http://127.0.0.1:1/x,b=https://h/y");
+    fa_conf_deinit(&c);
 }

@@ -275,7 +275,8 @@ bind-address = "127.0.0.1:{rpc_port}"
 [monitor]
   store-enabled = false
 [subscriber]
-  enabled = false
+  enabled = {subscriber}
+  http-timeout = "5s"
 [continuous_queries]
   enabled = false
   log-enabled = false
@@ -293,16 +294,21 @@ bind-address = "127.0.0.1:{rpc_port}"
 
 
 class Influxd:
-    """A private influxd: own temp data dir, loopback ports. Restartable on the same port/dir."""
+    """A private influxd: own temp data dir, loopback ports. Restartable on the same port/dir.
 
-    def __init__(self, http_port=None, rpc_port=None, data_dir=None):
+    subscriber=True turns on the [subscriber] service (off by default): influxd then pushes
+    writes to the destinations of CREATE SUBSCRIPTION.
+    """
+
+    def __init__(self, http_port=None, rpc_port=None, data_dir=None, subscriber=False):
         self.http_port = http_port or free_port()
         self.rpc_port = rpc_port or free_port()
         self.dir = data_dir or make_tmpdir("influxd")
         self.conf = os.path.join(self.dir, "influxd.toml")
         with open(self.conf, "w") as f:
             f.write(INFLUXD_TOML.format(dir=self.dir, http_port=self.http_port,
-                                        rpc_port=self.rpc_port))
+                                        rpc_port=self.rpc_port,
+                                        subscriber="true" if subscriber else "false"))
         self.proc = None
         self.url = "http://127.0.0.1:%d" % self.http_port
 

@@ -336,6 +336,12 @@ class ApiTasksMemoryTest(Base):
         self.assertEqual(r.json()["vars"]["low"]["value"], 50)
         t2 = api(f, "GET", V1 + "/tasks/fromtpl", params={"script-format": "raw"}).json()
         self.assertIn("var low = 50", t2["script"])
+        # the running task was restarted with it: fresh counters, and the new low filters
+        self.assertEqual(t2["stats"]["node-stats"]["where2"]["collected"], 0)
+        write_api(f, "tpldb", "cpu v=20 %d\ncpu v=60 %d\n" % (NOW + 2, NOW + 3))
+        h.wait_for(lambda: api(f, "GET", V1 + "/tasks/fromtpl").json()["stats"]["node-stats"]["where2"]["collected"] == 2,
+                   10, what="2 points through the redefined task")
+        self.assertEqual(api(f, "GET", V1 + "/tasks/fromtpl").json()["stats"]["node-stats"]["where2"]["emitted"], 1)
         # list templates
         r = api(f, "GET", V1 + "/templates", params={"pattern": "tpl*", "fields": "type"})
         self.assertEqual(r.json()["templates"], [{"link": {"rel": "self", "href": "/kapacitor/v1/templates/tpl1"},

@@ -69,25 +69,22 @@ static void group_of(const eng_point_t *p, fa_buf_t *out)
     fa_buf_cstr(out);
 }
 
-static int encode_query_points(rr_item_t *it, eng_batch_t *b, const uint32_t *series_of, fa_buf_t *out)
+static int write_query_points(rr_writer_t *w, const char *type, eng_batch_t *b, const uint32_t *series_of)
 {
     eng_batch_t one;
     memset(&one, 0, sizeof one);
     one.db = b->db;
     one.rp = b->rp;
-    fa_str_t id = fa_str_c(it->id);
-    if (out->ptr == NULL && fa_buf_reserve(out, 1 << 16) != 0) /* rec_encode_points needs memory to start */
-        return FA_ENOMEM;
-    if (strcmp(it->type, "stream") == 0) {
+    rec_copy_meta_t m = { .batch_seq = -1 };
+    if (strcmp(type, "stream") == 0) {
         uint32_t *o = time_order(b);
         if (o == NULL)
             return FA_ENOMEM;
         int rc = 0;
         for (uint32_t k = 0; k < b->n && rc == 0; k++) {
-            rec_copy_meta_t m = { .recording_id = id, .first_seq = k, .batch_seq = -1 };
             one.points = &b->points[o[k]];
             one.n = 1;
-            rc = rec_encode_points(out, &m, &one);
+            rc = rr_writer_add(w, &m, &one);
         }
         free(o);
         return rc;
@@ -100,11 +97,10 @@ static int encode_query_points(rr_item_t *it, eng_batch_t *b, const uint32_t *se
         while (j < b->n && series_of[j] == series_of[i])
             j++;
         group_of(&b->points[i], &g);
-        rec_copy_meta_t m = { .recording_id = id, .first_seq = i, .batch_seq = series_of[i],
-                              .group = fa_str(g.ptr, g.len), .query_node = 0 };
+        m = (rec_copy_meta_t){ .batch_seq = series_of[i], .group = fa_str(g.ptr, g.len), .query_node = 0 };
         one.points = &b->points[i];
         one.n = j - i;
-        rc = rec_encode_points(out, &m, &one);
+        rc = rr_writer_add(w, &m, &one);
         i = j;
     }
     fa_buf_deinit(&g);
@@ -119,24 +115,25 @@ void *rr_query_recording_main(void *arg)
     char err[512];
     eng_batch_t b;
     uint32_t *series_of = NULL;
-    fa_buf_t rows = FA_BUF_INIT;
+    rr_writer_t w;
+    rr_writer_init(&w, it->id);
     eng_batch_init(&b, 1 << 20, 0);
     PGconn *pg = NULL;
     if (rr_query(r->o.upstream_url, j->query, &b, &series_of, err, sizeof err) != 0) {
         rr_finish(r, it, true, "%s", err);
         goto Exit;
     }
-    if (encode_query_points(it, &b, series_of, &rows) != 0) {
+    if (write_query_points(&w, it->type, &b, series_of) != 0) {
         rr_finish(r, it, true, "encoding %u points: out of memory", b.n);
         goto Exit;
     }
-    if ((pg = rr_connect(r->o.dsn, err, sizeof err)) == NULL || rr_copy_text(pg, rows.ptr, rows.len, err, sizeof err) != 0) {
+    if ((pg = rr_connect(r->o.dsn, err, sizeof err)) == NULL || rr_writer_flush(&w, pg, err, sizeof err) != 0) {
         rr_finish(r, it, true, "%s", err);
         goto Exit;
     }
     pthread_mutex_lock(&r->mu);
-    it->points = b.n;
-    it->size = (int64_t)rows.len;
+    it->points = w.points;
+    it->size = w.bytes;
     pthread_mutex_unlock(&r->mu);
     rr_finish(r, it, false, NULL);
     if (rr_save(pg, r, it, err, sizeof err) != 0)
@@ -144,7 +141,7 @@ void *rr_query_recording_main(void *arg)
 Exit:
     PQfinish(pg);
     free(series_of);
-    fa_buf_deinit(&rows);
+    rr_writer_deinit(&w);
     eng_batch_deinit(&b);
     atomic_store(&j->done, true);
     return NULL;

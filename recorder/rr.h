@@ -81,6 +81,31 @@ int rr_save(PGconn *pg, rec_rr_t *r, rr_item_t *it, char *err, size_t errlen);
 /** Marks the item ended (status, error), under the lock. */
 void rr_finish(rec_rr_t *r, rr_item_t *it, bool failed, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* ---- writer.c ---- */
+/** A recording's points on their way into PostgreSQL: added batch by batch, each with its batch
+ * metadata, numbered in the order added (seq from 0), written by rr_writer_flush. Every recording
+ * (stream, batch, query) writes through one; the storage format is writer.c's business. Owned by
+ * one thread at a time. */
+typedef struct rr_writer {
+    char id[256];            /* the recording */
+    fa_buf_t buf;            /* encoded, not yet written */
+    int64_t next_seq;        /* seq of the next point added */
+    int64_t pending;         /* points in buf */
+    int64_t points, bytes;   /* written so far */
+} rr_writer_t;
+
+/** An empty writer for recording `id`. */
+void rr_writer_init(rr_writer_t *w, const char *id);
+/** Adds b's points (db, rp from b) with m's batch_seq, group and query_node (m's recording_id and
+ * first_seq are ignored: the writer numbers the points). 0, or FA_E2BIG / FA_ENOMEM and nothing
+ * of b is added. */
+int rr_writer_add(rr_writer_t *w, const rec_copy_meta_t *m, const eng_batch_t *b);
+/** Bytes added and not yet written. */
+size_t rr_writer_buffered(const rr_writer_t *w);
+/** Writes what was added (one COPY, autocommit). 0, or -1 with err (the points stay buffered). */
+int rr_writer_flush(rr_writer_t *w, PGconn *pg, char *err, size_t errlen);
+void rr_writer_deinit(rr_writer_t *w);
+
 /* ---- query.c ---- */
 /** Runs one InfluxQL query against url (GET /query, epoch=ns) and appends every row as a point to
  * b (db, rp from the query's fully qualified FROM). One series = one group: its index and tags

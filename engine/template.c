@@ -857,9 +857,12 @@ static fa_str_t take(ctx_t *c, size_t mark)
 {
     size_t len = c->out->len - mark;
     char *s = fa_arena_alloc(c->scratch, len + 1, 1);
-    memcpy(s, c->out->ptr + mark, len);
-    s[len] = 0;
     c->out->len = mark;
+    if (s == NULL) /* scratch limit: the text is lost, as if empty */
+        return fa_str("", 0);
+    if (len != 0)
+        memcpy(s, c->out->ptr + mark, len);
+    s[len] = 0;
     return fa_str(s, len);
 }
 
@@ -993,11 +996,20 @@ static int do_printf(ctx_t *c, const struct operand *o, const struct tval *args,
         for (i++; i < f.len && strchr("-+# 0", f.ptr[i]) != NULL && nf < 7; i++)
             flags[nf++] = f.ptr[i];
         flags[nf] = 0;
+        /* Go refuses widths and precisions above 1e6 (%!(BADWIDTH), %!(BADPREC)); the numbers
+         * saturate there so that they cannot overflow */
         for (; i < f.len && is_digit(f.ptr[i]); i++)
-            width = (width < 0 ? 0 : width * 10) + (f.ptr[i] - '0');
+            width = width > 1000000 ? width : (width < 0 ? 0 : width * 10) + (f.ptr[i] - '0');
         if (i < f.len && f.ptr[i] == '.')
             for (prec = 0, i++; i < f.len && is_digit(f.ptr[i]); i++)
-                prec = prec * 10 + (f.ptr[i] - '0');
+                prec = prec > 1000000 ? prec : prec * 10 + (f.ptr[i] - '0');
+        if (width > 1000000 || prec > 1000000) {
+            rc = fa_buf_append_c(c->out, width > 1000000 ? "%!(BADWIDTH)" : "%!(BADPREC)");
+            width = width > 1000000 ? -1 : width;
+            prec = prec > 1000000 ? -1 : prec;
+            if (rc != 0)
+                break;
+        }
         if (i >= f.len) {
             rc = fa_buf_append_c(c->out, "%!(NOVERB)");
             break;

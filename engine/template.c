@@ -868,6 +868,19 @@ static fa_str_t take(ctx_t *c, size_t mark)
 
 /* ---- printf -------------------------------------------------------------------------------- */
 
+/* Go's fmt parsenum: the digits of f from i into *num (left alone when there are none); a number
+ * past 1e6 with more digits to come swallows the rest of the format (returns f.len). Returns
+ * where the digits end. */
+static size_t go_parsenum(fa_str_t f, size_t i, int *num)
+{
+    for (; i < f.len && is_digit(f.ptr[i]); i++) {
+        if (*num > 1000000)
+            return f.len;
+        *num = (*num < 0 ? 0 : *num * 10) + (f.ptr[i] - '0');
+    }
+    return i;
+}
+
 static int bad_verb(ctx_t *c, char verb, const struct tval *v)
 {
     fa_buf_t *b = c->out;
@@ -996,19 +1009,10 @@ static int do_printf(ctx_t *c, const struct operand *o, const struct tval *args,
         for (i++; i < f.len && strchr("-+# 0", f.ptr[i]) != NULL && nf < 7; i++)
             flags[nf++] = f.ptr[i];
         flags[nf] = 0;
-        /* Go refuses widths and precisions above 1e6 (%!(BADWIDTH), %!(BADPREC)); the numbers
-         * saturate there so that they cannot overflow */
-        for (; i < f.len && is_digit(f.ptr[i]); i++)
-            width = width > 1000000 ? width : (width < 0 ? 0 : width * 10) + (f.ptr[i] - '0');
-        if (i < f.len && f.ptr[i] == '.')
-            for (prec = 0, i++; i < f.len && is_digit(f.ptr[i]); i++)
-                prec = prec > 1000000 ? prec : prec * 10 + (f.ptr[i] - '0');
-        if (width > 1000000 || prec > 1000000) {
-            rc = fa_buf_append_c(c->out, width > 1000000 ? "%!(BADWIDTH)" : "%!(BADPREC)");
-            width = width > 1000000 ? -1 : width;
-            prec = prec > 1000000 ? -1 : prec;
-            if (rc != 0)
-                break;
+        i = go_parsenum(f, i, &width);
+        if (i < f.len && f.ptr[i] == '.') {
+            prec = 0;
+            i = go_parsenum(f, i + 1, &prec);
         }
         if (i >= f.len) {
             rc = fa_buf_append_c(c->out, "%!(NOVERB)");

@@ -109,7 +109,8 @@ typedef void (*eng_query_tap_fn)(void *ud, eng_node_t *n, uint32_t index, const 
 typedef struct eng_query_replay_opts {
     eng_query_fn fn;         /* gets the answers (required) */
     eng_query_tap_fn tap;    /* sees every batch first; NULL = none */
-    bool feed;               /* the batches go on to the node's children (false: they stop at tap) */
+    bool feed;               /* the batches go on to the node's children and are counted (false:
+                              * they stop at tap, uncounted; tap may eng_query_emit a copy) */
     bool stop_on_error;      /* a failed run ends the replay: -1 with err (else counted, and on) */
     void *ud;                /* for fn and tap */
 } eng_query_replay_opts_t;

@@ -270,14 +270,16 @@ static int feed_answer(eng_node_t *n, fa_str_t json, int64_t start, int64_t stop
         return -1;
     if (stop > t->now)
         t->now = stop;
+    bool feed = o == NULL || o->feed;
     for (uint32_t i = 0; i < n_rows; i++) {
+        if (o != NULL && o->tap != NULL)
+            o->tap(o->ud, n, index, &rows[i], start, stop);
+        if (!feed)
+            continue; /* the tap owns it (and may eng_query_emit it: counted there) */
         count(n, ENG_QUERY_BATCHES, 1);
         count(n, ENG_QUERY_POINTS, rows[i].n);
         atomic_fetch_add_explicit(&t->points_in, rows[i].n, memory_order_relaxed);
-        if (o != NULL && o->tap != NULL)
-            o->tap(o->ud, n, index, &rows[i], start, stop);
-        if (o == NULL || o->feed)
-            eng_emit_rows(n, &rows[i]);
+        eng_emit_rows(n, &rows[i]);
         fa_arena_reset(&t->scratch);
     }
     return (int)n_rows;

@@ -363,8 +363,11 @@ typedef struct bfeed {
 } bfeed_t;
 
 /* One batch (its points in recorded order, times changed in place) to query node `index`: time
- * shifted, paced by the clock at its last point. -1 with err when the task has no such node. */
-static int bfeed_emit(bfeed_t *f, uint32_t index, eng_point_t *pts, uint32_t n, int64_t tmax, char *err, size_t errlen)
+ * shifted, paced by the clock at its last point; the task's time first moves to the end of the
+ * batch's query run (`stop`), as when the query runs live. -1 with err when the task has no such
+ * node. */
+static int bfeed_emit(bfeed_t *f, uint32_t index, eng_point_t *pts, uint32_t n, int64_t tmax, int64_t stop, char *err,
+                      size_t errlen)
 {
     eng_node_t *node = eng_query_node(f->task, index);
     if (node == NULL) {
@@ -384,21 +387,23 @@ static int bfeed_emit(bfeed_t *f, uint32_t index, eng_point_t *pts, uint32_t n, 
         sleep_until(f->start_mono + (pts[n - 1].time - f->first));
     for (uint32_t i = 0; i < n; i++)
         pts[i].time += f->shift;
+    if (stop + f->shift > f->task->now)
+        f->task->now = stop + f->shift;
     eng_query_emit(node, pts, n, tmax + f->shift);
     f->n_points += n;
     return 0;
 }
 
-/* The recorded tmax of every batch of a recording, by batch_seq (sorted). */
+/* The recorded tmax and query run end of every batch of a recording, by batch_seq (sorted). */
 typedef struct tmax_map {
-    int64_t *seq, *tmax;
+    int64_t *seq, *tmax, *stop;
     int n;
 } tmax_map_t;
 
 static int tmax_load(PGconn *pg, const char *id, tmax_map_t *m, char *err, size_t errlen)
 {
     const char *p[1] = { id };
-    PGresult *res = PQexecParams(pg, "select batch_seq, tmax_ns from farad.recording_batches where recording_id = $1"
+    PGresult *res = PQexecParams(pg, "select batch_seq, tmax_ns, stop_ns from farad.recording_batches where recording_id = $1"
                                      " order by batch_seq", 1, NULL, p, NULL, NULL, 0);
     memset(m, 0, sizeof *m);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -409,7 +414,8 @@ static int tmax_load(PGconn *pg, const char *id, tmax_map_t *m, char *err, size_
     int n = PQntuples(res);
     m->seq = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
     m->tmax = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
-    if (m->seq == NULL || m->tmax == NULL) {
+    m->stop = malloc(sizeof(int64_t) * (size_t)(n ? n : 1));
+    if (m->seq == NULL || m->tmax == NULL || m->stop == NULL) {
         snprintf(err, errlen, "reading the batches of %s: out of memory", id);
         PQclear(res);
         return -1;
@@ -417,20 +423,25 @@ static int tmax_load(PGconn *pg, const char *id, tmax_map_t *m, char *err, size_
     for (int i = 0; i < n; i++) {
         m->seq[i] = strtoll(PQgetvalue(res, i, 0), NULL, 10);
         m->tmax[i] = strtoll(PQgetvalue(res, i, 1), NULL, 10);
+        m->stop[i] = strtoll(PQgetvalue(res, i, 2), NULL, 10);
     }
     m->n = n;
     PQclear(res);
     return 0;
 }
 
-/* The batch's recorded tmax; a batch without a row (a batch query recording) its last point's time. */
-static int64_t tmax_of(const tmax_map_t *m, int64_t seq, const eng_batch_t *b)
+/* The batch's recorded tmax and run end; a batch without a row (a batch query recording): its
+ * last point's time for both. */
+static void tmax_of(const tmax_map_t *m, int64_t seq, const eng_batch_t *b, int64_t *tmax, int64_t *stop)
 {
     int lo = 0, hi = m->n - 1;
     while (lo <= hi) {
         int mid = (lo + hi) / 2;
-        if (m->seq[mid] == seq)
-            return m->tmax[mid];
+        if (m->seq[mid] == seq) {
+            *tmax = m->tmax[mid];
+            *stop = m->stop[mid];
+            return;
+        }
         if (m->seq[mid] < seq)
             lo = mid + 1;
         else
@@ -440,7 +451,16 @@ static int64_t tmax_of(const tmax_map_t *m, int64_t seq, const eng_batch_t *b)
     for (uint32_t i = 0; i < b->n; i++)
         if (b->points[i].time > t)
             t = b->points[i].time;
-    return t;
+    *tmax = *stop = t;
+}
+
+/* The gathered batch `acc` into the task. */
+static int emit_gathered(bfeed_t *f, const tmax_map_t *m, int64_t seq, int32_t node, eng_batch_t *acc, char *err,
+                         size_t errlen)
+{
+    int64_t tmax, stop;
+    tmax_of(m, seq, acc, &tmax, &stop);
+    return bfeed_emit(f, (uint32_t)node, acc->points, acc->n, tmax, stop, err, errlen);
 }
 
 int rr_replay_batches(rec_rr_t *r, rr_item_t *it, PGconn *pg, eng_task_t *t, int64_t total, uint64_t *n_points,
@@ -454,6 +474,7 @@ int rr_replay_batches(rec_rr_t *r, rr_item_t *it, PGconn *pg, eng_task_t *t, int
     if (tmax_load(pg, it->recording, &m, err, errlen) != 0) {
         free(m.seq);
         free(m.tmax);
+        free(m.stop);
         return -1;
     }
     bfeed_t f = { .rr = r, .it = it, .task = t };
@@ -476,7 +497,7 @@ int rr_replay_batches(rec_rr_t *r, rr_item_t *it, PGconn *pg, eng_task_t *t, int
         }
         bool end = out.eof || b.n == 0;
         if (acc.n != 0 && (b.n == 0 || out.batch_seq != cur_seq)) { /* the gathered batch is whole */
-            if ((rc = bfeed_emit(&f, (uint32_t)cur_node, acc.points, acc.n, tmax_of(&m, cur_seq, &acc), err, errlen)) != 0)
+            if ((rc = emit_gathered(&f, &m, cur_seq, cur_node, &acc, err, errlen)) != 0)
                 break;
             eng_batch_reset(&acc);
         }
@@ -500,7 +521,7 @@ int rr_replay_batches(rec_rr_t *r, rr_item_t *it, PGconn *pg, eng_task_t *t, int
             break;
         if (end) {
             if (acc.n != 0)
-                rc = bfeed_emit(&f, (uint32_t)cur_node, acc.points, acc.n, tmax_of(&m, cur_seq, &acc), err, errlen);
+                rc = emit_gathered(&f, &m, cur_seq, cur_node, &acc, err, errlen);
             break;
         }
         pthread_mutex_lock(&r->mu);
@@ -513,6 +534,7 @@ int rr_replay_batches(rec_rr_t *r, rr_item_t *it, PGconn *pg, eng_task_t *t, int
     eng_batch_deinit(&acc);
     free(m.seq);
     free(m.tmax);
+    free(m.stop);
     return rc;
 }
 
@@ -540,7 +562,7 @@ static int live_fetch(void *ud, const eng_node_t *n, const char *q, fa_buf_t *bo
 static void live_tap(void *ud, eng_node_t *n, uint32_t index, const eng_rows_t *b, int64_t start, int64_t stop)
 {
     live_ctx_t *c = ud;
-    (void)n, (void)start, (void)stop;
+    (void)n, (void)start;
     if (c->failed || b->n == 0)
         return;
     eng_batch_reset(&c->copy);
@@ -553,7 +575,7 @@ static void live_tap(void *ud, eng_node_t *n, uint32_t index, const eng_rows_t *
         }
         eng_point_copy(&c->copy.arena, p, &b->points[i]);
     }
-    if (bfeed_emit(&c->f, index, c->copy.points, c->copy.n, b->tmax, c->err, sizeof c->err) != 0)
+    if (bfeed_emit(&c->f, index, c->copy.points, c->copy.n, b->tmax, stop, c->err, sizeof c->err) != 0)
         c->failed = true;
 }
 

@@ -27,6 +27,7 @@ NOW_S = time.time_ns() // S
 FIRST_S = (NOW_S // 60) * 60 - 75 * 60  # points every 30 s from here to a minute ago
 N = 148
 MEAN_Q = 'SELECT mean("value") AS mean, max("value") AS max FROM "bdb"."autogen"."mem"'
+COUNT_Q = 'SELECT count("value") AS n FROM "bdb"."autogen"."mem"'
 
 TASK = """dbrp "bdb"."autogen"
 
@@ -45,7 +46,15 @@ q
         .id('mem:{{ index .Tags "host" }}')
         .message('{{ .ID }} is {{ .Level }}')
         .crit(lambda: "max" > 85.0)
-""" % MEAN_Q
+
+batch
+    |query('%s')
+        .period(10m)
+        .every(20m)
+        .groupBy('host')
+    |eval(lambda: "n" + 1.0)
+        .as('n1')
+""" % (MEAN_Q, COUNT_Q)
 
 STREAM_TASK = """dbrp "bdb"."autogen"
 
@@ -163,7 +172,7 @@ class BatchRecordReplay(unittest.TestCase):
         doc = self.api("GET", "/recordings/b1").json()
         self.assertEqual((doc["type"], doc["status"], doc["error"]), ("batch", "finished", ""), doc)
         runs = self.pg.sql("select distinct start_ns || ' ' || stop_ns from farad.recording_batches"
-                           " where recording_id = 'b1'").split("\n")
+                           " where recording_id = 'b1' and query_node = 0").split("\n")
         runs = sorted(tuple(int(x) for x in line.split()) for line in runs)
         # -past 1h: 7 runs 10 minutes apart, each over 10 minutes
         self.assertEqual(len(runs), 7, runs)
@@ -171,6 +180,11 @@ class BatchRecordReplay(unittest.TestCase):
         self.assertEqual({runs[i + 1][1] - runs[i][1] for i in range(6)}, {10 * 60 * S})
         want = sum(len(self.influx_rows(a, b)) for a, b in runs)
         self.assertGreater(want, 20)
+        # the second query node: every 20m, one count per host and run
+        n1_runs = int(self.pg.sql("select count(distinct stop_ns) from farad.recording_batches"
+                                  " where recording_id = 'b1' and query_node = 1"))
+        self.assertEqual(n1_runs, 4)
+        want += 2 * n1_runs
         got = int(self.pg.sql("select count(*) from farad.recording_points where recording_id = 'b1'"))
         self.assertEqual(got, want)
         self.assertEqual(doc["points"], want)
@@ -178,8 +192,18 @@ class BatchRecordReplay(unittest.TestCase):
                                      " and (batch_seq is null or batch_group is null or query_node is null)"), "0")
         self.assertEqual(self.pg.sql("select string_agg(distinct batch_group, ',' order by batch_group)"
                                      " from farad.recording_points where recording_id = 'b1'"), "host=a,host=b")
-        self.assertEqual(self.pg.sql("select distinct query_node from farad.recording_points where recording_id = 'b1'"),
-                         "0")
+        self.assertEqual(self.pg.sql("select string_agg(distinct query_node::text, ',') from farad.recording_points"
+                                     " where recording_id = 'b1'"), "0,1")
+        # counts of the second node are what influxd counts; its batches' tmax is the run's end
+        for line in self.pg.sql("select b.start_ns, b.stop_ns, b.tmax_ns, p.tags->>'host', p.fields->>'n', p.time_ns"
+                                " from farad.recording_batches b join farad.recording_points p"
+                                " on p.recording_id = b.recording_id and p.batch_seq = b.batch_seq"
+                                " where b.recording_id = 'b1' and b.query_node = 1").split("\n"):
+            start, stop, tmax, host, n, t = line.split("|")
+            self.assertEqual(tmax, stop)
+            self.assertEqual(int(t), int(start))  # an aggregate without time grouping: the range start
+            q = "%s WHERE time >= '%s' AND time < '%s' AND host = '%s'" % (COUNT_Q, rfc(int(start)), rfc(int(stop)), host)
+            self.assertEqual(float(n), h.rows(self.stack.influxd.url, q, db="bdb")[0]["n"])
         # every batch of points has its row, with the same group and node
         self.assertEqual(self.pg.sql(
             "select count(*) from (select distinct batch_seq, batch_group, query_node from farad.recording_points"
@@ -198,15 +222,19 @@ class BatchRecordReplay(unittest.TestCase):
         self.assertEqual(len(runs), 5)
         want = [row for run in runs for row in run]
         got = self.pg.sql("select tags->>'host', time_ns, fields->>'mean', fields->>'max', batch_seq"
-                          " from farad.recording_points where recording_id = 'b2' order by seq").split("\n")
+                          " from farad.recording_points where recording_id = 'b2' and query_node = 0"
+                          " order by seq").split("\n")
         got = [line.split("|") for line in got]
         self.assertEqual([(g[0], int(g[1]), float(g[2]), float(g[3])) for g in got], want)
         # batch_seq counts up by batch: one batch per run and host
-        self.assertEqual(sorted({int(g[4]) for g in got}), list(range(len({int(g[4]) for g in got}))))
         self.assertEqual(len({int(g[4]) for g in got}), 2 * len(runs))
+        seqs = self.pg.sql("select string_agg(distinct batch_seq::text, ',') from farad.recording_points"
+                           " where recording_id = 'b2'")
+        # ticks of both nodes (5 + 3), two hosts each: batches 0..15 in tick order
+        self.assertEqual(sorted(int(x) for x in seqs.split(",")), list(range(16)))
         # tmax: the last point's time (the query groups by time)
         self.assertEqual(self.pg.sql("select count(*) from farad.recording_batches b where recording_id = 'b2'"
-                                     " and tmax_ns <> (select max(time_ns) from farad.recording_points p"
+                                     " and query_node = 0 and tmax_ns <> (select max(time_ns) from farad.recording_points p"
                                      " where p.recording_id = 'b2' and p.batch_seq = b.batch_seq)"), "0")
 
     def expected_points(self):
@@ -216,7 +244,7 @@ class BatchRecordReplay(unittest.TestCase):
 
     def captured_points(self, rid):
         rows = self.pg.sql("select payload->>'line' from farad.replay_outputs where replay_id = '%s'"
-                           " and kind = 'point' order by seq" % rid).split("\n")
+                           " and kind = 'point' and payload->>'line' like '%% double=%%' order by seq" % rid).split("\n")
         out = []
         for line in rows:
             key, field, ts = line.split(" ")
@@ -232,6 +260,7 @@ class BatchRecordReplay(unittest.TestCase):
                                     "capture": True})
             stats = doc["stats"]["node-stats"]
             self.assertEqual(stats["query1"]["batches_queried"], 10, stats)
+            self.assertEqual(stats["query4"]["batches_queried"], 6, stats)
         self.assertEqual(self.outputs("br1"), self.outputs("br2"))
         want = self.expected_points()
         got = self.captured_points("br1")

@@ -335,6 +335,33 @@ class BatchRecordReplay(unittest.TestCase):
         self.assertEqual(self.pg.sql("select count(*) from farad.recording_batches where recording_id = 'b1'"), "0")
         self.assertEqual(self.pg.sql("select count(*) from farad.recording_points where recording_id = 'b1'"), "0")
 
+    def test_6_real_clock_paces_batches_by_their_last_point(self):
+        t0 = (FIRST_S + 5) * S  # between two points of "mem": a measurement of its own, 1 s apart
+        r = h.write(self.stack.influxd.url, "bdb", "".join("fast,host=a v=%d %d\n" % (i, t0 + i * S) for i in range(4)))
+        self.assertEqual(r.status, 204, r)
+        path = os.path.join(self.dir, "fast.tick")
+        with open(path, "w") as f:
+            f.write('dbrp "bdb"."autogen"\n\nbatch\n    |query(\'SELECT v FROM "bdb"."autogen"."fast"\')\n'
+                    "        .period(2s)\n        .every(2s)\n    |eval(lambda: \"v\" * 10.0)\n        .as('v10')\n")
+        self.assertEqual(self.cli("define", "fast", "-tick", path).returncode, 0)
+        # runs [t0, t0+2s) and [t0+2s, t0+4s): two batches of two points, the last one 3 s after the first
+        r = self.api("POST", "/recordings/batch", {"id": "f1", "task": "fast", "start": rfc(t0 + 2 * S),
+                                                   "stop": rfc(t0 + 4 * S)})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(self.wait_done("recordings", "f1")["status"], "finished")
+        self.assertEqual(self.pg.sql("select string_agg(batch_seq || ':' || (fields->>'v'), ',' order by seq)"
+                                     " from farad.recording_points where recording_id = 'f1'"),
+                         "0:0.0,0:1.0,1:2.0,1:3.0")
+        began = time.monotonic()
+        self.replay("fr1", {"task": "fast", "recording": "f1", "clock": "real", "recording-time": True,
+                            "capture": True})
+        took = time.monotonic() - began
+        self.assertGreaterEqual(took, 2.5)
+        self.assertLess(took, 15)
+        lines = self.pg.sql("select payload->>'line' from farad.replay_outputs where replay_id = 'fr1'"
+                            " order by seq").split("\n")
+        self.assertEqual(lines, ["fast v10=%d %d" % (i * 10, t0 + i * S) for i in range(4)])
+
 
 if __name__ == "__main__":
     h.main()

@@ -278,15 +278,13 @@ static void rec_tap(void *ud, eng_node_t *n, uint32_t index, const eng_rows_t *b
         x->failed = true;
 }
 
-/* eng_query_fn: a failed tap ends the recording at the next run. */
-static int rec_fetch(void *ud, const eng_node_t *n, const char *q, fa_buf_t *body, char *err, size_t errlen);
-
 typedef struct rec_ctx {
     recorder_t *x;
     fetcher_t f;
     int64_t start, stop;
 } rec_ctx_t;
 
+/* eng_query_fn: a failed tap ends the recording at the next run. */
 static int rec_fetch(void *ud, const eng_node_t *n, const char *q, fa_buf_t *body, char *err, size_t errlen)
 {
     rec_ctx_t *c = ud;

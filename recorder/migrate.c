@@ -96,8 +96,25 @@ static const char m1_sql[] =
     "  primary key (replay_id, seq)\n"
     ");\n";
 
+/* 2: the batches of batch recordings: one row per batch a query node produced, with the bounds
+ * of its query run and its tmax (a batch's time, which its points alone do not give back). */
+static const char m2_sql[] =
+    "create table farad.recording_batches (\n"
+    "  recording_id text not null references farad.recordings (id) on delete cascade,\n"
+    "  batch_seq bigint not null,\n"
+    "  query_node integer not null,\n"
+    "  batch_group text collate \"C\" not null,\n"
+    "  measurement text collate \"C\" not null,\n"
+    "  start_ns bigint not null,\n"
+    "  stop_ns bigint not null,\n"
+    "  tmax_ns bigint not null,\n"
+    "  points integer not null,\n"
+    "  primary key (recording_id, batch_seq)\n"
+    ");\n";
+
 static const migration_t migrations[] = {
     { 1, "tasks, templates, recordings, recording_points, replays, replay_outputs", m1_sql },
+    { 2, "recording_batches", m2_sql },
 };
 enum { N_MIGRATIONS = sizeof migrations / sizeof migrations[0] };
 

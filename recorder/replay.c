@@ -331,7 +331,7 @@ void *rr_replay_main(void *arg)
     memset(&terr, 0, sizeof terr);
     int64_t t0 = mono();
     x.pg = rr_connect(x.rr->o.dsn, x.err, sizeof x.err);
-    if (x.pg == NULL && (x.capture || j->query == NULL)) {
+    if (x.pg == NULL && (x.capture || (j->query == NULL && !j->live_batch))) {
         x.failed = true;
         goto Done;
     }
@@ -351,8 +351,13 @@ void *rr_replay_main(void *arg)
         x.task = NULL;
         goto Done;
     }
-    if (j->query != NULL)
+    if (j->live_batch)
+        x.failed = rr_replay_live_batch(x.rr, j, x.task, &x.n_points, x.err, sizeof x.err) != 0;
+    else if (j->query != NULL)
         replay_query(&x);
+    else if (rr_recording_is_batch(x.pg, x.it->recording))
+        x.failed = rr_replay_batches(x.rr, x.it, x.pg, x.task, recording_points(x.pg, x.it->recording), &x.n_points,
+                                     x.err, sizeof x.err) != 0;
     else
         replay_recording(&x, recording_points(x.pg, x.it->recording));
     if (x.capture)

@@ -1,4 +1,4 @@
-/* engine/nodeutil.c - per-group table, FIFO of copied items, repeated properties, JSON text. */
+/* engine/nodeutil.c - per-group table, per-group sets of one time, FIFO of copied items, repeated properties, JSON text. */
 #include "engine/nodeutil.h"
 
 #include <math.h>
@@ -99,6 +99,74 @@ void *eng_gmap_get(eng_gmap_t *m, uint64_t key, bool *created)
     memset(v, 0, m->val_size);
     m->n++;
     return v;
+}
+
+/* --- per-group sets of points of one time --- */
+
+eng_tset_t *eng_tset_get(eng_node_t *n, eng_gmap_t *m, uint64_t group, int64_t time)
+{
+    bool created;
+    eng_tset_t **sp = eng_gmap_get(m, group, &created);
+    if (sp == NULL) {
+        eng_node_error(n, "out of memory for a new group");
+        return NULL;
+    }
+    if (created) {
+        *sp = calloc(1, sizeof(eng_tset_t));
+        if (*sp == NULL) {
+            eng_node_error(n, "out of memory for a new group");
+            return NULL;
+        }
+        fa_arena_init(&(*sp)->arena, 4096, 0);
+        (*sp)->time = time;
+        atomic_store_explicit(&n->stats.cardinality, m->n, memory_order_relaxed);
+    }
+    return *sp;
+}
+
+bool eng_tset_push(eng_node_t *n, eng_tset_t *s, const eng_point_t *p)
+{
+    if (s->n == s->cap) {
+        uint32_t cap = s->cap ? s->cap * 2 : 8;
+        eng_point_t *np = realloc(s->pts, sizeof(eng_point_t) * cap);
+        if (np == NULL) {
+            eng_node_error(n, "out of memory buffering %u points", s->n);
+            return false;
+        }
+        s->pts = np;
+        s->cap = cap;
+    }
+    eng_point_copy(&s->arena, &s->pts[s->n++], p);
+    return true;
+}
+
+void eng_tset_clear(eng_tset_t *s)
+{
+    s->n = 0;
+    fa_arena_reset(&s->arena);
+}
+
+void eng_tsets_flush_before(eng_node_t *n, eng_gmap_t *m, int64_t now,
+                            void (*flush)(eng_node_t *, eng_tset_t *, uint64_t, const eng_dims_t *))
+{
+    for (uint32_t i = 0; i < m->n; i++) {
+        eng_tset_t *s = *(eng_tset_t **)eng_gmap_at(m, i);
+        if (s != NULL && s->n != 0 && s->time < now)
+            flush(n, s, eng_gmap_key_at(m, i), s->dims);
+    }
+}
+
+void eng_tsets_deinit(eng_gmap_t *m)
+{
+    for (uint32_t i = 0; i < m->n; i++) {
+        eng_tset_t *s = *(eng_tset_t **)eng_gmap_at(m, i);
+        if (s == NULL)
+            continue;
+        fa_arena_deinit(&s->arena);
+        free(s->pts);
+        free(s);
+    }
+    eng_gmap_deinit(m);
 }
 
 /* --- FIFO of copied items --- */

@@ -1,4 +1,4 @@
-/* engine/nodeutil.c - per-group table, per-group sets of one time, FIFO of copied items, repeated properties, JSON text. */
+/* engine/nodeutil.c - per-group sets of one time, FIFO of copied items, repeated properties, JSON text. */
 #include "engine/nodeutil.h"
 
 #include <math.h>
@@ -8,98 +8,6 @@
 #include <time.h>
 
 #include "base/err.h"
-
-/* --- per-group table --- */
-
-void eng_gmap_init(eng_gmap_t *m, size_t val_size)
-{
-    memset(m, 0, sizeof(*m));
-    m->val_size = val_size;
-}
-
-void eng_gmap_deinit(eng_gmap_t *m)
-{
-    free(m->_keys);
-    free(m->_slot);
-    free(m->_vals);
-    free(m->_vkeys);
-    memset(m, 0, sizeof(*m));
-}
-
-static uint32_t hash_slot(uint64_t key, uint32_t cap)
-{
-    key ^= key >> 33;
-    key *= 0xff51afd7ed558ccdULL;
-    key ^= key >> 33;
-    return (uint32_t)key & (cap - 1);
-}
-
-static int rehash(eng_gmap_t *m, uint32_t cap)
-{
-    uint64_t *keys = calloc(cap, sizeof *keys);
-    uint32_t *slot = calloc(cap, sizeof *slot);
-    if (keys == NULL || slot == NULL) {
-        free(keys);
-        free(slot);
-        return FA_ENOMEM;
-    }
-    for (uint32_t i = 0; i < m->n; i++) {
-        uint32_t h = hash_slot(m->_vkeys[i], cap);
-        while (slot[h] != 0)
-            h = (h + 1) & (cap - 1);
-        keys[h] = m->_vkeys[i];
-        slot[h] = i + 1;
-    }
-    free(m->_keys);
-    free(m->_slot);
-    m->_keys = keys;
-    m->_slot = slot;
-    m->_cap = cap;
-    return 0;
-}
-
-void *eng_gmap_find(const eng_gmap_t *m, uint64_t key)
-{
-    if (m->_cap == 0)
-        return NULL;
-    for (uint32_t h = hash_slot(key, m->_cap); m->_slot[h] != 0; h = (h + 1) & (m->_cap - 1))
-        if (m->_keys[h] == key)
-            return eng_gmap_at(m, m->_slot[h] - 1);
-    return NULL;
-}
-
-void *eng_gmap_get(eng_gmap_t *m, uint64_t key, bool *created)
-{
-    void *v = eng_gmap_find(m, key);
-    if (created != NULL)
-        *created = v == NULL;
-    if (v != NULL)
-        return v;
-    if ((m->n + 1) * 2 > m->_cap && rehash(m, m->_cap ? m->_cap * 2 : 16) != 0)
-        return NULL;
-    if (m->n == m->_vcap) {
-        uint32_t cap = m->_vcap ? m->_vcap * 2 : 8;
-        char *vals = realloc(m->_vals, cap * m->val_size);
-        if (vals == NULL)
-            return NULL;
-        m->_vals = vals;
-        uint64_t *vk = realloc(m->_vkeys, cap * sizeof *vk);
-        if (vk == NULL)
-            return NULL;
-        m->_vkeys = vk;
-        m->_vcap = cap;
-    }
-    uint32_t h = hash_slot(key, m->_cap);
-    while (m->_slot[h] != 0)
-        h = (h + 1) & (m->_cap - 1);
-    m->_keys[h] = key;
-    m->_slot[h] = m->n + 1;
-    m->_vkeys[m->n] = key;
-    v = eng_gmap_at(m, m->n);
-    memset(v, 0, m->val_size);
-    m->n++;
-    return v;
-}
 
 /* --- per-group sets of points of one time --- */
 

@@ -23,6 +23,7 @@ typedef struct eng_gidx {
 
 /** Allocates the first 16 slots. Aborts only on malloc failure. */
 void eng_gidx_init(eng_gidx_t *m);
+/** Frees the slots; m is left zeroed. */
 void eng_gidx_deinit(eng_gidx_t *m);
 /** The index stored for key, or ENG_GIDX_NONE. m must have been initialized. */
 uint32_t eng_gidx_get(const eng_gidx_t *m, uint64_t key);
@@ -47,6 +48,7 @@ typedef struct eng_gmap {
     uint64_t *_vkeys; /* key of each value */
 } eng_gmap_t;
 
+/** An empty map of values of val_size bytes; no memory until the first value. */
 void eng_gmap_init(eng_gmap_t *m, size_t val_size);
 /** Frees the table (not what its values point to); a zeroed m is fine too. */
 void eng_gmap_deinit(eng_gmap_t *m);

@@ -238,6 +238,9 @@ class ApiTasksMemoryTest(Base):
         self.assertEqual(doc["series"][0]["tags"], {"host": "a"})
         self.assertEqual(series_values(doc)[0][1:], [3])
         self.assertEqual(httpout(f, "run1", "nope")[0], 404)
+        # httpOut shows the first point while the task may still run the second one
+        h.wait_for(lambda: api(f, "GET", V1 + "/tasks/run1").json()["stats"]["node-stats"]["where2"]["collected"] == 2,
+                   10, what="both cpu points through where2")
         t = api(f, "GET", V1 + "/tasks/run1").json()
         ns = t["stats"]["node-stats"]
         self.assertEqual(set(ns), {"stream0", "from1", "where2", "http_out3"})

@@ -186,7 +186,10 @@ class BatchRecordReplay(unittest.TestCase):
         self.assertEqual(n1_runs, 4)
         want += 2 * n1_runs
         got = int(self.pg.sql("select count(*) from farad.recording_points where recording_id = 'b1'"))
-        self.assertEqual(got, want)
+        self.assertEqual(got, want, "per run: recorded %s; influxd %s" % (
+            self.pg.sql("select query_node, start_ns, stop_ns, count(*), sum(points) from farad.recording_batches"
+                        " where recording_id = 'b1' group by 1, 2, 3 order by 1, 2"),
+            [(a, b, len(self.influx_rows(a, b))) for a, b in runs]))
         self.assertEqual(doc["points"], want)
         self.assertEqual(self.pg.sql("select count(*) from farad.recording_points where recording_id = 'b1'"
                                      " and (batch_seq is null or batch_group is null or query_node is null)"), "0")

@@ -266,9 +266,136 @@ static json_t *node_stats(const eng_task_t *t)
     return ns;
 }
 
-/* The recording's points in seq order, chunk by chunk. */
+/* Reading a recording on a second thread while the task runs: the reader decodes chunks into a
+ * ring of PREFETCH batches over its own connection, the replay thread feeds them to the task. */
+enum { PREFETCH = 3 };
+
+typedef struct prefetch {
+    PGconn *pg;
+    const char *recording;
+    atomic_bool *cancel;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    eng_batch_t b[PREFETCH];
+    unsigned head, count;    /* filled slots from head */
+    bool done, failed, stop;
+    char err[512];
+} prefetch_t;
+
+static void *prefetch_main(void *arg)
+{
+    prefetch_t *f = arg;
+    rec_blocks_rd_t *rd = NULL;
+    char err[512];
+    int rc = rec_blocks_open(f->pg, fa_str_c(f->recording), 0, -1, &rd, err, sizeof err);
+    for (unsigned i = 0; rc == FA_OK; i++) {
+        pthread_mutex_lock(&f->mu);
+        while (f->count == PREFETCH && !f->stop)
+            pthread_cond_wait(&f->cv, &f->mu);
+        bool stop = f->stop;
+        unsigned slot = (f->head + f->count) % PREFETCH;
+        pthread_mutex_unlock(&f->mu);
+        if (stop || atomic_load(f->cancel))
+            break;
+        rec_read_out_t out;
+        rc = rec_blocks_next(rd, CHUNK, &f->b[slot], &out, err, sizeof err);
+        if (rc != FA_OK || out.eof)
+            break;
+        pthread_mutex_lock(&f->mu);
+        f->count++;
+        pthread_cond_broadcast(&f->cv);
+        pthread_mutex_unlock(&f->mu);
+    }
+    rec_blocks_close(rd);
+    pthread_mutex_lock(&f->mu);
+    if (rc != FA_OK) {
+        f->failed = true;
+        snprintf(f->err, sizeof f->err, "%s", err);
+    }
+    f->done = true;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+    return NULL;
+}
+
+static void progress(replay_t *x, int64_t total)
+{
+    pthread_mutex_lock(&x->rr->mu);
+    x->it->progress = total > 0 ? (double)x->n_points / (double)total : 0;
+    pthread_mutex_unlock(&x->rr->mu);
+}
+
+/* The recording's blocks (schema version 2) in seq order; false when it has none. */
+static bool replay_blocks(replay_t *x, int64_t total)
+{
+    prefetch_t f;
+    memset(&f, 0, sizeof f);
+    f.recording = x->it->recording;
+    f.cancel = &x->it->cancel;
+    if ((f.pg = rr_connect(x->rr->o.dsn, x->err, sizeof x->err)) == NULL) {
+        x->failed = true;
+        return true;
+    }
+    pthread_mutex_init(&f.mu, NULL);
+    pthread_cond_init(&f.cv, NULL);
+    for (int i = 0; i < PREFETCH; i++)
+        eng_batch_init(&f.b[i], 1 << 20, 0);
+    pthread_t th;
+    bool started = pthread_create(&th, NULL, prefetch_main, &f) == 0;
+    if (!started) {
+        snprintf(x->err, sizeof x->err, "replay: cannot start the reading thread");
+        x->failed = true;
+    }
+    uint64_t before = x->n_points;
+    for (; started;) {
+        pthread_mutex_lock(&f.mu);
+        while (f.count == 0 && !f.done)
+            pthread_cond_wait(&f.cv, &f.mu);
+        bool have = f.count > 0;
+        unsigned slot = f.head;
+        pthread_mutex_unlock(&f.mu);
+        if (!have)
+            break;
+        eng_batch_t *b = &f.b[slot];
+        if (atomic_load(&x->it->cancel)) {
+            snprintf(x->err, sizeof x->err, "replay stopped: deleted or faradd stopping");
+            x->failed = true;
+            break;
+        }
+        for (uint32_t i = 0; i < b->n; i++)
+            feed(x, b->db, b->rp, &b->points[i]);
+        progress(x, total);
+        pthread_mutex_lock(&f.mu);
+        f.head = (f.head + 1) % PREFETCH;
+        f.count--;
+        pthread_cond_broadcast(&f.cv);
+        pthread_mutex_unlock(&f.mu);
+    }
+    if (started) {
+        pthread_mutex_lock(&f.mu);
+        f.stop = true;
+        pthread_cond_broadcast(&f.cv);
+        pthread_mutex_unlock(&f.mu);
+        pthread_join(th, NULL);
+    }
+    if (f.failed && !x->failed) {
+        snprintf(x->err, sizeof x->err, "%s", f.err);
+        x->failed = true;
+    }
+    for (int i = 0; i < PREFETCH; i++)
+        eng_batch_deinit(&f.b[i]);
+    pthread_cond_destroy(&f.cv);
+    pthread_mutex_destroy(&f.mu);
+    PQfinish(f.pg);
+    return x->failed || x->n_points > before;
+}
+
+/* The recording's points in seq order: its blocks, or else (a recording made before schema
+ * version 2) its rows, chunk by chunk. */
 static void replay_recording(replay_t *x, int64_t total)
 {
+    if (replay_blocks(x, total))
+        return;
     eng_batch_t b;
     rec_read_out_t out;
     eng_batch_init(&b, 1 << 20, 0);
@@ -284,9 +411,7 @@ static void replay_recording(replay_t *x, int64_t total)
         }
         for (uint32_t i = 0; i < b.n; i++)
             feed(x, b.db, b.rp, &b.points[i]);
-        pthread_mutex_lock(&x->rr->mu);
-        x->it->progress = total > 0 ? (double)x->n_points / (double)total : 0;
-        pthread_mutex_unlock(&x->rr->mu);
+        progress(x, total);
         if (out.eof || b.n == 0)
             break;
         seq = out.next_seq;

@@ -31,7 +31,7 @@ void rec_stage_deinit(rec_stage_t *st);
 
 /** Points per segment at most: a segment is a run of consecutive seqs whose blocks are written,
  * and read back, together. */
-enum { REC_SEGMENT_MAX = 1 << 17 };
+enum { REC_SEGMENT_MAX = 1 << 18 };
 
 /** Binary COPY data (header, rows, trailer) of st's points as blocks of recording_id, numbered
  * from first_seq, into out (cleared first); *n_rows gets the number of blocks. Strings that are not

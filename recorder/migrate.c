@@ -101,8 +101,9 @@ static const char m1_sql[] =
  * The version-1 table stays, renamed recording_points_v1 (its recordings replay from it), and
  * farad.recording_points becomes a view over both with version 1's columns and values: one row
  * per point, fields as typed jsonb (floats keep a fraction: farad.float_json writes them as the
- * version-1 encoder did). Arrays are stored uncompressed (storage external): pglz would cost
- * more CPU than the disk it saves. */
+ * version-1 encoder did). Arrays are stored uncompressed (storage external) and rows stay inline up
+ * to a page (toast_tuple_target): pglz and out-of-line TOAST rows would cost more CPU than the
+ * disk they save. */
 static const char m2_sql[] =
     "alter table farad.recording_points rename to recording_points_v1;\n"
     "alter index farad.recording_points_pkey rename to recording_points_v1_pkey;\n"
@@ -129,7 +130,7 @@ static const char m2_sql[] =
     "  skeys text[], sval text[],\n"
     "  bkeys text[], bval boolean[],\n"
     "  primary key (recording_id, seg, part)\n"
-    ");\n"
+    ") with (toast_tuple_target = 8160);\n"
     "alter table farad.recording_blocks alter seq set storage external, alter time_ns set storage external,\n"
     "  alter fval set storage external, alter ival set storage external, alter uval set storage external,\n"
     "  alter sval set storage external, alter bval set storage external;\n"

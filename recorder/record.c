@@ -587,7 +587,7 @@ static void stream_free(rr_stream_t *s)
     free(s);
 }
 
-enum { STREAM_FLUSH_BYTES = 8 << 20 };
+enum { STREAM_FLUSH_BYTES = 32 << 20 };
 static const int64_t STREAM_FLUSH_NS = 1000000000;
 
 /* Writes what the sinks staged since the last write, when due or `force`. false when PostgreSQL

@@ -268,7 +268,7 @@ static json_t *node_stats(const eng_task_t *t)
 
 /* Reading a recording on a second thread while the task runs: the reader decodes chunks into a
  * ring of PREFETCH batches over its own connection, the replay thread feeds them to the task. */
-enum { PREFETCH = 3 };
+enum { PREFETCH = 3, PREFETCH_CHUNK = 32768 };
 
 typedef struct prefetch {
     PGconn *pg;
@@ -295,10 +295,10 @@ static void *prefetch_main(void *arg)
         bool stop = f->stop;
         unsigned slot = (f->head + f->count) % PREFETCH;
         pthread_mutex_unlock(&f->mu);
-        if (stop || atomic_load(f->cancel))
+        if (stop || (f->cancel != NULL && atomic_load(f->cancel)))
             break;
         rec_read_out_t out;
-        rc = rec_blocks_next(rd, CHUNK, &f->b[slot], &out, err, sizeof err);
+        rc = rec_blocks_next(rd, PREFETCH_CHUNK, &f->b[slot], &out, err, sizeof err);
         if (rc != FA_OK || out.eof)
             break;
         pthread_mutex_lock(&f->mu);
@@ -325,29 +325,28 @@ static void progress(replay_t *x, int64_t total)
     pthread_mutex_unlock(&x->rr->mu);
 }
 
-/* The recording's blocks (schema version 2) in seq order; false when it has none. */
-static bool replay_blocks(replay_t *x, int64_t total)
+int64_t rr_read_blocks(const char *dsn, const char *recording, bool (*each)(void *ud, eng_batch_t *b), void *ud,
+                       atomic_bool *cancel, char *err, size_t errlen)
 {
     prefetch_t f;
     memset(&f, 0, sizeof f);
-    f.recording = x->it->recording;
-    f.cancel = &x->it->cancel;
-    if ((f.pg = rr_connect(x->rr->o.dsn, x->err, sizeof x->err)) == NULL) {
-        x->failed = true;
-        return true;
-    }
+    f.recording = recording;
+    f.cancel = cancel;
+    if ((f.pg = rr_connect(dsn, err, errlen)) == NULL)
+        return -1;
     pthread_mutex_init(&f.mu, NULL);
     pthread_cond_init(&f.cv, NULL);
     for (int i = 0; i < PREFETCH; i++)
-        eng_batch_init(&f.b[i], 1 << 20, 0);
+        eng_batch_init(&f.b[i], 16u << 20, 0); /* a chunk's points fit: no page faults per chunk */
+    int64_t n = 0;
+    bool failed = false;
     pthread_t th;
     bool started = pthread_create(&th, NULL, prefetch_main, &f) == 0;
     if (!started) {
-        snprintf(x->err, sizeof x->err, "replay: cannot start the reading thread");
-        x->failed = true;
+        snprintf(err, errlen, "reading recording %s: cannot start the reading thread", recording);
+        failed = true;
     }
-    uint64_t before = x->n_points;
-    for (; started;) {
+    while (started) {
         pthread_mutex_lock(&f.mu);
         while (f.count == 0 && !f.done)
             pthread_cond_wait(&f.cv, &f.mu);
@@ -356,15 +355,9 @@ static bool replay_blocks(replay_t *x, int64_t total)
         pthread_mutex_unlock(&f.mu);
         if (!have)
             break;
-        eng_batch_t *b = &f.b[slot];
-        if (atomic_load(&x->it->cancel)) {
-            snprintf(x->err, sizeof x->err, "replay stopped: deleted or faradd stopping");
-            x->failed = true;
+        n += f.b[slot].n;
+        if (!each(ud, &f.b[slot]))
             break;
-        }
-        for (uint32_t i = 0; i < b->n; i++)
-            feed(x, b->db, b->rp, &b->points[i]);
-        progress(x, total);
         pthread_mutex_lock(&f.mu);
         f.head = (f.head + 1) % PREFETCH;
         f.count--;
@@ -378,16 +371,49 @@ static bool replay_blocks(replay_t *x, int64_t total)
         pthread_mutex_unlock(&f.mu);
         pthread_join(th, NULL);
     }
-    if (f.failed && !x->failed) {
-        snprintf(x->err, sizeof x->err, "%s", f.err);
-        x->failed = true;
+    if (f.failed && !failed) {
+        snprintf(err, errlen, "%s", f.err);
+        failed = true;
     }
     for (int i = 0; i < PREFETCH; i++)
         eng_batch_deinit(&f.b[i]);
     pthread_cond_destroy(&f.cv);
     pthread_mutex_destroy(&f.mu);
     PQfinish(f.pg);
-    return x->failed || x->n_points > before;
+    return failed ? -1 : n;
+}
+
+typedef struct replay_chunks {
+    replay_t *x;
+    int64_t total;
+} replay_chunks_t;
+
+static bool replay_chunk(void *ud, eng_batch_t *b)
+{
+    replay_chunks_t *c = ud;
+    replay_t *x = c->x;
+    if (atomic_load(&x->it->cancel)) {
+        snprintf(x->err, sizeof x->err, "replay stopped: deleted or faradd stopping");
+        x->failed = true;
+        return false;
+    }
+    for (uint32_t i = 0; i < b->n; i++)
+        feed(x, b->db, b->rp, &b->points[i]);
+    progress(x, c->total);
+    return true;
+}
+
+/* The recording's blocks (schema version 2) in seq order; false when it has none. */
+static bool replay_blocks(replay_t *x, int64_t total)
+{
+    replay_chunks_t c = { x, total };
+    char err[512];
+    int64_t n = rr_read_blocks(x->rr->o.dsn, x->it->recording, replay_chunk, &c, &x->it->cancel, err, sizeof err);
+    if (n < 0 && !x->failed) {
+        snprintf(x->err, sizeof x->err, "%s", err);
+        x->failed = true;
+    }
+    return x->failed || n > 0;
 }
 
 /* The recording's points in seq order: its blocks, or else (a recording made before schema

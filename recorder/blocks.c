@@ -1324,6 +1324,7 @@ int rec_blocks_next(rec_blocks_rd_t *rd, uint32_t max, eng_batch_t *b, rec_read_
     out->next_seq = rd->from;
     rd->gen++;
     rblock_t *first = NULL;
+    int64_t first_seg = rd->seg;
     for (;;) {
         while (rd->pos < rd->seg_n && b->n < max) {
             uint64_t s = rd->slots[rd->pos];
@@ -1334,6 +1335,7 @@ int rec_blocks_next(rec_blocks_rd_t *rd, uint32_t max, eng_batch_t *b, rec_read_
             rblock_t *bk = &rd->blocks[s >> 32];
             if (first == NULL) {
                 first = bk;
+                first_seg = rd->seg;
                 b->db = dup(&b->arena, bk->col[C_DB]);
                 b->rp = dup(&b->arena, bk->col[C_RP]);
                 out->batch_seq = bk->batch_seq;
@@ -1341,9 +1343,17 @@ int rec_blocks_next(rec_blocks_rd_t *rd, uint32_t max, eng_batch_t *b, rec_read_
                     out->group = dup(&b->arena, bk->col[C_GROUP]);
                     out->query_node = bk->node;
                 }
+            } else if (first_seg != rd->seg) { /* a new segment: its source ids are its own */
+                bool same = fa_str_eq(bk->col[C_DB], b->db) && fa_str_eq(bk->col[C_RP], b->rp) &&
+                            bk->batch_seq == out->batch_seq &&
+                            (bk->batch_seq < 0 || (bk->node == out->query_node && fa_str_eq(bk->col[C_GROUP], out->group)));
+                if (!same)
+                    goto Done;
+                first = bk;
             } else if (first->src != bk->src) {
                 goto Done;
             }
+            first_seg = rd->seg;
             int rc = block_into(rd, bk, b);
             rc = rc ? rc : point_into(bk, (uint32_t)(s & 0xffffffff) - 1, b);
             if (rc != 0) {

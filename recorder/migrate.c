@@ -272,6 +272,11 @@ static int apply(PGconn *pg, const migration_t *m, char *err, size_t errlen)
 
 int rec_migrate(PGconn *pg, char *err, size_t errlen)
 {
+    return rec_migrate_to(pg, rec_schema_version_latest(), err, errlen);
+}
+
+int rec_migrate_to(PGconn *pg, int target, char *err, size_t errlen)
+{
     static const char setup_sql[] =
         "create schema if not exists farad;\n"
         "create table if not exists farad.schema_version (\n"
@@ -291,7 +296,7 @@ int rec_migrate(PGconn *pg, char *err, size_t errlen)
         exec_ok(pg, setup_sql, "schema farad", err, errlen) != 0 || (v = current_version(pg, err, errlen)) < 0)
         goto Fail;
     for (int i = 0; i < N_MIGRATIONS; i++) {
-        if (migrations[i].version <= v)
+        if (migrations[i].version <= v || migrations[i].version > target)
             continue;
         if (apply(pg, &migrations[i], err, errlen) != 0)
             goto Fail;

@@ -148,15 +148,16 @@ Test(recorder, migrations_twice_are_a_no_op)
     char err[320];
     cr_assert_eq(PQstatus(pg), CONNECTION_OK, "%s", PQerrorMessage(pg));
     cr_assert_eq(rec_migrate(pg, err, sizeof err), rec_schema_version_latest(), "%s", err);
-    cr_assert_str_eq(sql1(pg, "select count(*) from pg_tables where schemaname = 'farad'"), "7");
-    cr_assert_str_eq(sql1(pg, "select count(*) from farad.schema_version"), "1");
+    cr_assert_str_eq(sql1(pg, "select count(*) from pg_tables where schemaname = 'farad'"), "8");
+    cr_assert_str_eq(sql1(pg, "select count(*) from pg_views where schemaname = 'farad'"), "1");
+    cr_assert_str_eq(sql1(pg, "select count(*) from farad.schema_version"), "2");
     sql_ok(pg, "insert into farad.tasks (id, type, script) values ('keep', 'stream', 'stream')");
     cr_assert_eq(rec_migrate(pg, err, sizeof err), rec_schema_version_latest(), "%s", err);
-    cr_assert_str_eq(sql1(pg, "select count(*) from farad.schema_version"), "1");
+    cr_assert_str_eq(sql1(pg, "select count(*) from farad.schema_version"), "2");
     cr_assert_str_eq(sql1(pg, "select script from farad.tasks where id = 'keep'"), "stream");
     cr_assert_str_eq(sql1(pg, "select count(*) from pg_indexes where schemaname = 'farad'"
-                              " and indexname = 'recording_points_measurement_time'"),
-                     "1");
+                              " and indexname in ('recording_blocks_measurement_time', 'recording_points_v1_measurement_time')"),
+                     "2");
     PQfinish(pg);
     snprintf(sql, sizeof sql, "drop database mig_%d", (int)getpid());
     sql_ok(admin, sql);
@@ -509,7 +510,7 @@ Test(recorder, copy_tricky_points_read_back_and_query_with_sql)
     rec_read_out_t out;
 
     tricky_batch(&b);
-    sql_ok(pg, "delete from farad.recording_points where recording_id = 'cp_rec'");
+    sql_ok(pg, "delete from farad.recording_blocks where recording_id = 'cp_rec'");
     rec_copy_meta_t m = { .recording_id = S("cp_rec"), .first_seq = 0, .batch_seq = -1 };
     cr_assert_eq(rec_copy_points(pg, &m, &b, &scratch, err, sizeof err), FA_OK, "%s", err);
 
@@ -557,7 +558,7 @@ Test(recorder, copy_tricky_points_read_back_and_query_with_sql)
 
     /* the same seq twice is refused by the primary key, and the error says where */
     cr_assert_eq(rec_copy_points(pg, &m, &b, &scratch, err, sizeof err), FA_EPG);
-    cr_assert(strstr(err, "COPY of 2 rows into farad.recording_points: ") != NULL, "%s", err);
+    cr_assert(strstr(err, "COPY into farad.recording_blocks: ") != NULL, "%s", err);
     cr_assert(strstr(err, "duplicate key") != NULL, "%s", err);
     /* and the connection is still usable */
     cr_assert_str_eq(sql1(pg, "select 1"), "1");
@@ -574,7 +575,7 @@ Test(recorder, read_back_in_chunks_by_dbrp_and_batch)
     eng_batch_t b;
     eng_batch_init(&b, 4096, 0);
     PGconn *pg = connect_dsn(test_dsn());
-    sql_ok(pg, "delete from farad.recording_points where recording_id = 'ch_rec'");
+    sql_ok(pg, "delete from farad.recording_blocks where recording_id = 'ch_rec'");
 
     /* 3 COPY requests: db1 (5 points, stream), db2 (3 points), db1 batch 7 (2 points) */
     struct { const char *db; uint32_t n; int64_t bseq; } parts[3] = { { "db1", 5, -1 }, { "db2", 3, -1 }, { "db1", 2, 7 } };
@@ -616,7 +617,7 @@ Test(recorder, read_back_in_chunks_by_dbrp_and_batch)
         r->in.read.batch = &rb;
         call(s, r);
         cr_assert_eq(r->rc, FA_OK, "%s", r->err);
-        cr_assert_eq(r->out.read.n, want[k].n, "chunk %zu: %u points", k, r->out.read.n);
+        cr_assert_eq(r->out.read.n, want[k].n, "chunk %zu: %u points from %lld", k, r->out.read.n, (long long)from);
         cr_assert(fa_str_eq_c(rb.db, want[k].db), "chunk %zu", k);
         cr_assert_eq(r->out.read.batch_seq, want[k].bseq, "chunk %zu", k);
         cr_assert_eq(r->out.read.eof, want[k].eof, "chunk %zu", k);

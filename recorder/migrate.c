@@ -141,10 +141,10 @@ static const char m2_sql[] =
     "  select timestamptz '1970-01-01 00:00:00+00'\n"
     "    + ((ns - ((ns % 1000000000) + 1000000000) % 1000000000) / 1000000000) * interval '1 second'\n"
     "    + (((ns % 1000000000) + 1000000000) % 1000000000 / 1000) * interval '1 microsecond' $$;\n"
-    /* a float as JSON text, as version 1 wrote it: the shortest digits that read back, always a
-     * fraction; from 1e15 on the exact decimal expansion with one decimal (printf's %.1f) */
+    /* a float as JSON text, as version 1 wrote it: 15, 16 or 17 digits, the fewest that read back,
+     * always a fraction; from 1e15 on the exact decimal expansion with one decimal (printf's %.1f) */
     "create function farad.float_text(v double precision) returns text language plpgsql immutable strict\n"
-    "  parallel safe set extra_float_digits = 1 as $$\n"
+    "  parallel safe set extra_float_digits = 0 as $$\n"
     "declare t text; m double precision; e integer := 0; n numeric;\n"
     "begin\n"
     "  if v = 'NaN'::float8 or v = 'Infinity'::float8 or v = '-Infinity'::float8 then return 'null'; end if;\n"
@@ -153,7 +153,15 @@ static const char m2_sql[] =
     "      if v = 0 and v::text = '-0' then return '-0.0'; end if;\n"
     "      return (v::bigint)::text || '.0';\n"
     "    end if;\n"
+    /* printf's %.15g (float8out with extra_float_digits 0), else %.16g, else %.17g: the first
+     * that reads back; %.Ng as %.(N-1)e without trailing zeros, which jsonb reads the same */
     "    t := v::text;\n"
+    "    if t::float8 <> v then\n"
+    "      t := regexp_replace(btrim(to_char(v, '9.999999999999999EEEE')), '\\.?0*(e.*)$', '\\1');\n"
+    "      if t::float8 <> v then\n"
+    "        t := regexp_replace(btrim(to_char(v, '9.9999999999999999EEEE')), '\\.?0*(e.*)$', '\\1');\n"
+    "      end if;\n"
+    "    end if;\n"
     "    if strpos(t, '.') = 0 and strpos(t, 'e') = 0 then t := t || '.0'; end if;\n"
     "    return t;\n"
     "  end if;\n"

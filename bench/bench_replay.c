@@ -10,11 +10,12 @@
  *                  over both, serial on one thread (pessimistic: the two overlap in faradd)
  *   record rows    the same points through the version-1 path (a COPY text row per point into
  *                  recording_points_v1), fewer points, for the ratio in the same run
- *   replay blocks  what a replay does: rr_read_blocks (binary COPY TO decoded on a second thread,
- *                  3 chunks ahead) feeding each point to eng_task_point of a
+ *   replay blocks  what a replay does: rr_read_blocks (binary COPY TO, decoded into chunks of
+ *                  32768 points) feeding each point to eng_task_point of a
  *                  `stream|from().measurement('cpu')|where(lambda: "usage_idle" < 50.0)` task;
- *                  twice (the first read after a COPY also sets the rows' hint bits); then once
- *                  on one thread (rec_blocks_next on the bench's connection) for CPU per point
+ *                  twice (the first read after a COPY also sets the rows' hint bits), then with
+ *                  the decoding on a second thread (threaded), then on the bench's connection
+ *                  (rec_blocks_next) for the backend's CPU per point
  *   replay rows    rec_read_points of the version-1 rows, chunks of 8192, same task
  * Points look like Telegraf's cpu (3 tags, 6 float fields, 1 int field), 4000 series. */
 #include <inttypes.h>
@@ -210,19 +211,20 @@ int main(int argc, char **argv)
     uint64_t want_pass = 0;
     for (uint32_t i = 0; i < n; i++)
         want_pass += eng_point_field(&b.points[i], FA_STR_LIT("usage_idle"))->v.f < 50.0;
-    for (int pass = 1; pass <= 2; pass++) {
+    for (int pass = 1; pass <= 3; pass++) {
+        bool threaded = pass == 3;
         feed_ctx_t fc = { t, 0 };
         uint64_t p0 = passed(t);
         t0 = now_s();
         c0 = thread_cpu_s();
-        int64_t got = rr_read_blocks(dsn, "bench", feed_chunk, &fc, NULL, err, sizeof err);
+        int64_t got = rr_read_blocks(dsn, "bench", threaded, feed_chunk, &fc, NULL, err, sizeof err);
         double wall = now_s() - t0, cpu = thread_cpu_s() - c0;
         if (got != (int64_t)n || fc.fed != n || passed(t) - p0 != want_pass)
             die("replay", got < 0 ? err : "read back a different number of points, or where passed others");
-        printf("%-28s %8" PRIu64 " points %6.2f s wall = %9.0f points/s (2 threads); task thread CPU %.2f us per point;"
+        printf("%-28s %8" PRIu64 " points %6.2f s wall = %9.0f points/s; CPU per point of the calling thread %.2f us;"
                " where passed %" PRIu64 "\n",
-               pass == 1 ? "replay blocks (first read)" : "replay blocks", fc.fed, wall, fc.fed / wall, cpu * 1e6 / n,
-               passed(t) - p0);
+               pass == 1 ? "replay blocks (first read)" : threaded ? "replay blocks (2 threads)" : "replay blocks",
+               fc.fed, wall, fc.fed / wall, cpu * 1e6 / n, passed(t) - p0);
     }
     /* one thread, the bench's connection: CPU of decoding + task, and of the backend */
     eng_batch_t rb;

@@ -325,9 +325,38 @@ static void progress(replay_t *x, int64_t total)
     pthread_mutex_unlock(&x->rr->mu);
 }
 
-int64_t rr_read_blocks(const char *dsn, const char *recording, bool (*each)(void *ud, eng_batch_t *b), void *ud,
-                       atomic_bool *cancel, char *err, size_t errlen)
+/* rr_read_blocks on the caller's thread alone. */
+static int64_t read_blocks_here(PGconn *pg, const char *recording, bool (*each)(void *ud, eng_batch_t *b), void *ud,
+                                atomic_bool *cancel, char *err, size_t errlen)
 {
+    rec_blocks_rd_t *rd = NULL;
+    eng_batch_t b;
+    rec_read_out_t out;
+    int64_t n = 0;
+    eng_batch_init(&b, 16u << 20, 0);
+    int rc = rec_blocks_open(pg, fa_str_c(recording), 0, -1, &rd, err, errlen);
+    while (rc == FA_OK && (cancel == NULL || !atomic_load(cancel))) {
+        rc = rec_blocks_next(rd, PREFETCH_CHUNK, &b, &out, err, errlen);
+        if (rc != FA_OK || out.eof)
+            break;
+        n += b.n;
+        if (!each(ud, &b))
+            break;
+    }
+    rec_blocks_close(rd);
+    eng_batch_deinit(&b);
+    return rc == FA_OK ? n : -1;
+}
+
+int64_t rr_read_blocks(const char *dsn, const char *recording, bool threaded, bool (*each)(void *ud, eng_batch_t *b),
+                       void *ud, atomic_bool *cancel, char *err, size_t errlen)
+{
+    if (!threaded) {
+        PGconn *pg = rr_connect(dsn, err, errlen);
+        int64_t n = pg != NULL ? read_blocks_here(pg, recording, each, ud, cancel, err, errlen) : -1;
+        PQfinish(pg);
+        return n;
+    }
     prefetch_t f;
     memset(&f, 0, sizeof f);
     f.recording = recording;
@@ -408,7 +437,9 @@ static bool replay_blocks(replay_t *x, int64_t total)
 {
     replay_chunks_t c = { x, total };
     char err[512];
-    int64_t n = rr_read_blocks(x->rr->o.dsn, x->it->recording, replay_chunk, &c, &x->it->cancel, err, sizeof err);
+    /* one thread: measured faster than a reading thread on the 2-core VM (bench/RESULTS.md) */
+    int64_t n = rr_read_blocks(x->rr->o.dsn, x->it->recording, false, replay_chunk, &c, &x->it->cancel, err,
+                               sizeof err);
     if (n < 0 && !x->failed) {
         snprintf(x->err, sizeof x->err, "%s", err);
         x->failed = true;

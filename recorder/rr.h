@@ -128,12 +128,12 @@ int rr_query_dbrp(const char *query, char *db, size_t dblen, char *rp, size_t rp
 /* ---- replay.c ---- */
 /** The job thread of a replay (recording or replay-live query). */
 void *rr_replay_main(void *arg);
-/** Reads recording's blocks in seq order over a connection of its own, on a second thread that
- * decodes the next chunks (a ring of 3) while `each` runs on the caller's thread with one chunk
- * (one db.rp and batch, as rec_read_points; the batch is the reader's again when each returns).
- * Stops early when each returns false or *cancel is set. Points read, or -1 with err. */
-int64_t rr_read_blocks(const char *dsn, const char *recording, bool (*each)(void *ud, eng_batch_t *b), void *ud,
-                       atomic_bool *cancel, char *err, size_t errlen);
+/** Reads recording's blocks in seq order over a connection of its own and calls `each` with one
+ * chunk at a time (one db.rp and batch, as rec_read_points; the batch is the reader's again when
+ * each returns). threaded: a second thread decodes the next chunks (a ring of 3) while each runs.
+ * Stops early when each returns false or *cancel (may be NULL) is set. Points read, or -1 with err. */
+int64_t rr_read_blocks(const char *dsn, const char *recording, bool threaded, bool (*each)(void *ud, eng_batch_t *b),
+                       void *ud, atomic_bool *cancel, char *err, size_t errlen);
 /** The job thread of a query recording. */
 void *rr_query_recording_main(void *arg);
 #endif

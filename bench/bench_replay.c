@@ -119,8 +119,9 @@ typedef struct feed_ctx {
     uint64_t fed;
 } feed_ctx_t;
 
-static bool feed_chunk(void *ud, eng_batch_t *b)
+static bool feed_chunk(void *ud, eng_batch_t *b, const rec_read_out_t *out)
 {
+    (void)out;
     feed_ctx_t *c = ud;
     for (uint32_t i = 0; i < b->n; i++)
         eng_task_point(c->t, b->db, b->rp, &b->points[i]);

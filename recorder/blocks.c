@@ -812,7 +812,9 @@ Drain:
 
 /* ---- reading ---- */
 
-enum { C_SEG, C_SEG_N, C_DB, C_RP, C_M, C_TAGS, C_BSEQ, C_GROUP, C_NODE, C_SEQ, C_TIME, C_KEYS0, N_COLS = C_KEYS0 + 2 * N_TYPES };
+/* the columns read, in order: scalars, then arrays (seq, time_ns, then keys and values per type) */
+enum { C_SEG, C_SEG_N, C_DB, C_RP, C_M, C_TAGS, C_BSEQ, C_GROUP, C_NODE, C_SEQ, C_TIME, C_KEYS0,
+       N_COLS = C_KEYS0 + 2 * N_TYPES };
 
 /* An array column decoded: dims and, per element, where its int32 length is (NULL: no column). */
 typedef struct arr {
@@ -1067,8 +1069,10 @@ static int decode_row(rec_blocks_rd_t *rd, const char *row, int len, rblock_t *b
         if (c < C_SEQ) {
             b->col[c] = l < 0 ? (fa_str_t){ 0 } : fa_str(p, (size_t)l);
         } else {
-            arr_t *a = c == C_SEQ ? &b->seq : c == C_TIME ? &b->time : (c - C_KEYS0) % 2 == 0 ? &b->keys[(c - C_KEYS0) / 2]
-                                                                                               : &b->vals[(c - C_KEYS0) / 2];
+            arr_t *a = c == C_SEQ                    ? &b->seq
+                       : c == C_TIME                 ? &b->time
+                       : (c - C_KEYS0) % 2 == 0      ? &b->keys[(c - C_KEYS0) / 2]
+                                                     : &b->vals[(c - C_KEYS0) / 2];
             if (parse_arr(&rd->arena, p, l, a) != 0)
                 return -1;
         }
@@ -1346,7 +1350,8 @@ int rec_blocks_next(rec_blocks_rd_t *rd, uint32_t max, eng_batch_t *b, rec_read_
             } else if (first_seg != rd->seg) { /* a new segment: its source ids are its own */
                 bool same = fa_str_eq(bk->col[C_DB], b->db) && fa_str_eq(bk->col[C_RP], b->rp) &&
                             bk->batch_seq == out->batch_seq &&
-                            (bk->batch_seq < 0 || (bk->node == out->query_node && fa_str_eq(bk->col[C_GROUP], out->group)));
+                            (bk->batch_seq < 0 ||
+                             (bk->node == out->query_node && fa_str_eq(bk->col[C_GROUP], out->group)));
                 if (!same)
                     goto Done;
                 first = bk;

@@ -277,6 +277,7 @@ typedef struct prefetch {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     eng_batch_t b[PREFETCH];
+    rec_read_out_t out[PREFETCH];
     unsigned head, count;    /* filled slots from head */
     bool done, failed, stop;
     char err[512];
@@ -297,9 +298,8 @@ static void *prefetch_main(void *arg)
         pthread_mutex_unlock(&f->mu);
         if (stop || (f->cancel != NULL && atomic_load(f->cancel)))
             break;
-        rec_read_out_t out;
-        rc = rec_blocks_next(rd, PREFETCH_CHUNK, &f->b[slot], &out, err, sizeof err);
-        if (rc != FA_OK || out.eof)
+        rc = rec_blocks_next(rd, PREFETCH_CHUNK, &f->b[slot], &f->out[slot], err, sizeof err);
+        if (rc != FA_OK || f->out[slot].eof)
             break;
         pthread_mutex_lock(&f->mu);
         f->count++;
@@ -326,7 +326,7 @@ static void progress(replay_t *x, int64_t total)
 }
 
 /* rr_read_blocks on the caller's thread alone. */
-static int64_t read_blocks_here(PGconn *pg, const char *recording, bool (*each)(void *ud, eng_batch_t *b), void *ud,
+static int64_t read_blocks_here(PGconn *pg, const char *recording, rr_chunk_fn each, void *ud,
                                 atomic_bool *cancel, char *err, size_t errlen)
 {
     rec_blocks_rd_t *rd = NULL;
@@ -340,7 +340,7 @@ static int64_t read_blocks_here(PGconn *pg, const char *recording, bool (*each)(
         if (rc != FA_OK || out.eof)
             break;
         n += b.n;
-        if (!each(ud, &b))
+        if (!each(ud, &b, &out))
             break;
     }
     rec_blocks_close(rd);
@@ -348,7 +348,7 @@ static int64_t read_blocks_here(PGconn *pg, const char *recording, bool (*each)(
     return rc == FA_OK ? n : -1;
 }
 
-int64_t rr_read_blocks(const char *dsn, const char *recording, bool threaded, bool (*each)(void *ud, eng_batch_t *b),
+int64_t rr_read_blocks(const char *dsn, const char *recording, bool threaded, rr_chunk_fn each,
                        void *ud, atomic_bool *cancel, char *err, size_t errlen)
 {
     if (!threaded) {
@@ -385,7 +385,7 @@ int64_t rr_read_blocks(const char *dsn, const char *recording, bool threaded, bo
         if (!have)
             break;
         n += f.b[slot].n;
-        if (!each(ud, &f.b[slot]))
+        if (!each(ud, &f.b[slot], &f.out[slot]))
             break;
         pthread_mutex_lock(&f.mu);
         f.head = (f.head + 1) % PREFETCH;
@@ -417,8 +417,9 @@ typedef struct replay_chunks {
     int64_t total;
 } replay_chunks_t;
 
-static bool replay_chunk(void *ud, eng_batch_t *b)
+static bool replay_chunk(void *ud, eng_batch_t *b, const rec_read_out_t *out)
 {
+    (void)out; /* stream replays: the batch metadata is not used */
     replay_chunks_t *c = ud;
     replay_t *x = c->x;
     if (atomic_load(&x->it->cancel)) {

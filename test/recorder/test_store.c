@@ -957,7 +957,7 @@ static void mixed_batches(eng_batch_t *b, eng_batch_t *b2, uint32_t n)
         int hl = snprintf(host, 16, "h%u\xff", i % 7);
         p->name = i % 3 ? S("cpu") : S("mem");
         p->tags = FA_NEW(&t->arena, eng_tag_t, 2);
-        p->fields = FA_NEW(&t->arena, eng_field_t, 8);
+        p->fields = FA_NEW(&t->arena, eng_field_t, 10);
         add_tag(p, LIT("host"), host, (size_t)hl);
         if (i % 2)
             add_tag(p, LIT("q"), LIT("a\"b\\c\td\ne"));
@@ -971,9 +971,15 @@ static void mixed_batches(eng_batch_t *b, eng_batch_t *b2, uint32_t n)
             add_field(p, "s")->v = (eng_value_t){ .type = ENG_STRING,
                                                   .s = i % 2 ? S("") : fa_str(LIT("q\"\\\t\n\xc3\x28 \xe2\x9c\x93")) };
         add_field(p, "b")->v = (eng_value_t){ .type = ENG_BOOL, .b = i % 2 };
-        /* "x" is an int in some points and a float in others of the same series */
+        /* "x" is an int in some points and a float in others of the same series (period 42) */
         if (i % 7 == 3)
-            add_field(p, "x")->v = i % 2 ? (eng_value_t){ .type = ENG_INT, .i = 5 } : (eng_value_t){ .type = ENG_FLOAT, .f = 5 };
+            add_field(p, "x")->v = i / 42 % 2 ? (eng_value_t){ .type = ENG_INT, .i = 5 }
+                                              : (eng_value_t){ .type = ENG_FLOAT, .f = 5 };
+        /* a key given twice: the last value counts (as jsonb kept it) */
+        if (i % 11 == 0) {
+            add_field(p, "d")->v = (eng_value_t){ .type = ENG_INT, .i = 1 };
+            add_field(p, "d")->v = (eng_value_t){ .type = ENG_FLOAT, .f = 2.5 };
+        }
         p->time = 1700000000000000000 + (int64_t)i * 1000001 - (i == 5 ? 3400000000000000000 : 0);
     }
 }
@@ -1017,6 +1023,15 @@ static void copy_v1(PGconn *pg, const char *table, const char *id, eng_batch_t *
     fa_buf_deinit(&rows);
 }
 
+/* Whether field f of p is given again later in p (then the later value counts). */
+static bool later_dup(const eng_point_t *p, uint32_t f)
+{
+    for (uint32_t k = f + 1; k < p->n_fields; k++)
+        if (fa_str_eq(p->fields[k].key, p->fields[f].key))
+            return true;
+    return false;
+}
+
 /* Reads recording id back in chunks of max and checks every point against b then b2, in seq order. */
 static void assert_reads_back(PGconn *pg, const char *id, eng_batch_t *b, eng_batch_t *b2, uint32_t max)
 {
@@ -1037,8 +1052,13 @@ static void assert_reads_back(PGconn *pg, const char *id, eng_batch_t *b, eng_ba
             const eng_field_t *nf = eng_point_field(&back.points[i], S("n"));
             cr_assert(nf != NULL && nf->v.type == ENG_INT && nf->v.i == (int64_t)got, "point %u out of order", got);
             cr_assert_eq(back.points[i].time, want->time, "point %u", got);
-            cr_assert_eq(back.points[i].n_fields, want->n_fields, "point %u", got);
+            uint32_t distinct = 0;
+            for (uint32_t f = 0; f < want->n_fields; f++)
+                distinct += !later_dup(want, f);
+            cr_assert_eq(back.points[i].n_fields, distinct, "point %u", got);
             for (uint32_t f = 0; f < want->n_fields; f++) {
+                if (later_dup(want, f))
+                    continue;
                 const eng_field_t *g = eng_point_field(&back.points[i], want->fields[f].key);
                 cr_assert_not_null(g, "point %u: field %.*s", got, (int)want->fields[f].key.len, want->fields[f].key.ptr);
                 if (want->fields[f].v.type == ENG_STRING && memchr(want->fields[f].v.s.ptr, 0xc3, want->fields[f].v.s.len))

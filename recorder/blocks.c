@@ -921,14 +921,8 @@ void rec_blocks_close(rec_blocks_rd_t *rd)
     if (rd == NULL)
         return;
     if (rd->copying) {
-        if (!rd->end) {
-            PGcancel *c = PQgetCancel(rd->pg);
-            char e[128];
-            if (c != NULL) {
-                PQcancel(c, e, sizeof e);
-                PQfreeCancel(c);
-            }
-        }
+        /* the rest is read and dropped, not cancelled: a cancel request is asynchronous and could
+         * hit the connection's next statement instead */
         char *row;
         int n;
         while ((n = PQgetCopyData(rd->pg, &row, 0)) > 0)

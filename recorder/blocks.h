@@ -54,7 +54,8 @@ int rec_blocks_open(PGconn *pg, fa_str_t recording_id, int64_t from_seq, int64_t
  * batch per call, as rec_read_points. out->eof once no point is left (then b is empty). Tags
  * sorted, fields ordered as jsonb orders keys. FA_OK, or FA_EPG / FA_EPARSE / FA_ENOMEM with err. */
 int rec_blocks_next(rec_blocks_rd_t *rd, uint32_t max, eng_batch_t *b, rec_read_out_t *out, char *err, size_t errlen);
-/** Ends the read (cancels what was not read) and frees the reader; pg is free again. */
+/** Ends the read (what was not read is received and dropped) and frees the reader; pg is free
+ * again. */
 void rec_blocks_close(rec_blocks_rd_t *rd);
 
 /** Parses a flat jsonb object of strings (jsonb's text output) into pt's tags, sorted, with

@@ -857,6 +857,7 @@ struct rec_blocks_rd {
     rblock_t *blocks;
     fa_arena_t arena;        /* the segment's decoding */
     uint64_t *slots;         /* per seq of the segment: block << 32 | index + 1, 0 = none */
+    uint32_t cap_slots;
     int64_t seg;
     uint32_t seg_n, pos;
     uint64_t gen;
@@ -1210,12 +1211,17 @@ static int load_segment(rec_blocks_rd_t *rd, char *err, size_t errlen)
         snprintf(err, errlen, "reading recording %s: segment %" PRId64 " of %u points", rd->id_copy, seg, seg_n);
         return -1;
     }
-    free(rd->slots);
-    rd->slots = calloc(seg_n ? seg_n : 1, sizeof *rd->slots);
-    if (rd->slots == NULL) {
-        snprintf(err, errlen, "reading recording %s: out of memory", rd->id_copy);
-        return -1;
+    if (seg_n > rd->cap_slots) { /* kept across segments: no fresh pages to fault in each time */
+        free(rd->slots);
+        rd->cap_slots = seg_n > 4096 ? seg_n : 4096;
+        rd->slots = malloc(rd->cap_slots * sizeof *rd->slots);
+        if (rd->slots == NULL) {
+            rd->cap_slots = 0;
+            snprintf(err, errlen, "reading recording %s: out of memory", rd->id_copy);
+            return -1;
+        }
     }
+    memset(rd->slots, 0, (seg_n ? seg_n : 1) * sizeof *rd->slots);
     for (uint32_t b = 0; b < rd->n_rows; b++) {
         const arr_t *sq = &rd->blocks[b].seq;
         for (uint32_t j = 0; j < sq->d1; j++) {
@@ -1331,6 +1337,13 @@ int rec_blocks_next(rec_blocks_rd_t *rd, uint32_t max, eng_batch_t *b, rec_read_
                 continue;
             }
             rblock_t *bk = &rd->blocks[s >> 32];
+            if (rd->pos + 16 < rd->seg_n && rd->slots[rd->pos + 16] != 0) {
+                /* seq order hops between series: fetch a later point's row ahead */
+                uint64_t s2 = rd->slots[rd->pos + 16];
+                const rblock_t *b2 = &rd->blocks[s2 >> 32];
+                __builtin_prefetch(b2->rows + b2->stride * ((uint32_t)(s2 & 0xffffffff) - 1));
+                __builtin_prefetch(&rd->blocks[rd->slots[rd->pos + 32 < rd->seg_n ? rd->pos + 32 : rd->pos] >> 32]);
+            }
             if (first == NULL) {
                 first = bk;
                 first_seg = rd->seg;

@@ -1,5 +1,5 @@
 /* bench/bench_record.c - recording throughput into PostgreSQL through the store's COPY requests
- * (rec_copy_points: since schema version 2 columnar blocks, one segment per request, so small
+ * (rec_copy_points: since schema version 3 columnar blocks, one segment per request, so small
  * requests make small blocks; bench_replay measures the recording path itself) and reading a
  * recording back in seq order (rec_read_points).
  *

@@ -99,4 +99,32 @@ typedef int (*eng_query_fn)(void *ud, const eng_node_t *n, const char *q, fa_buf
  * into the task (a failed query counts as the node's error and the replay goes on). Returns how
  * many queries ran, or -1 when t has no query node. */
 int eng_query_replay(eng_task_t *t, int64_t start, int64_t stop, eng_query_fn fn, void *ud);
+
+/** What a batch replay hands over before the children see it: batch b of query node n, the
+ * index-th query node of the task (task order), from the run over [start, stop). b lives until
+ * the callback returns. */
+typedef void (*eng_query_tap_fn)(void *ud, eng_node_t *n, uint32_t index, const eng_rows_t *b, int64_t start, int64_t stop);
+
+/** How eng_query_replay_with runs. */
+typedef struct eng_query_replay_opts {
+    eng_query_fn fn;         /* gets the answers (required) */
+    eng_query_tap_fn tap;    /* sees every batch first; NULL = none */
+    bool feed;               /* the batches go on to the node's children and are counted (false:
+                              * they stop at tap, uncounted; tap may eng_query_emit a copy) */
+    bool stop_on_error;      /* a failed run ends the replay: -1 with err (else counted, and on) */
+    void *ud;                /* for fn and tap */
+} eng_query_replay_opts_t;
+
+/** eng_query_replay with a tap: the same ticks in the same order. Returns how many queries ran,
+ * or -1 with err (no query node in t; with stop_on_error, the first failed run and its bounds). */
+int eng_query_replay_with(eng_task_t *t, int64_t start, int64_t stop, const eng_query_replay_opts_t *o, char *err,
+                          size_t errlen);
+
+/** The index-th query node of t in task order (the numbering of eng_query_tap_fn), or NULL. */
+eng_node_t *eng_query_node(eng_task_t *t, uint32_t index);
+
+/** On the task's thread: emits a batch recorded from query node n, as a batch (not as points):
+ * its name and group tags are those of points[0] (the node's groupBy makes the group), tmax is
+ * the batch's time. Counts it as queried; the task's time moves to tmax. n_points 0 does nothing. */
+void eng_query_emit(eng_node_t *n, eng_point_t *points, uint32_t n_points, int64_t tmax);
 #endif

@@ -524,38 +524,49 @@ int eng_defs_task_remove(eng_defs_t *d, const char *id)
     return FA_ENOENT;
 }
 
+/* A task or template as listings see it. */
+struct listed {
+    int64_t created;
+    uint64_t seq;
+    const char *id;
+    void *def;
+};
+
 /* newest first: created descending, then the order they came in */
-static int tdef_newest_first(const void *a, const void *b)
+static int newest_first(const void *a, const void *b)
 {
-    const eng_tdef_t *x = *(eng_tdef_t *const *)a, *y = *(eng_tdef_t *const *)b;
+    const struct listed *x = a, *y = b;
     if (x->created != y->created)
         return x->created > y->created ? -1 : 1;
-    return x->_seq > y->_seq ? -1 : x->_seq < y->_seq;
+    return x->seq > y->seq ? -1 : x->seq < y->seq;
 }
 
-static int tmpl_newest_first(const void *a, const void *b)
+/* Sorts all[0..n) newest first, then keeps at its start those whose id matches pattern (all when
+ * NULL or ""), from the offset-th on, at most max; returns how many. */
+static uint32_t listing(struct listed *all, uint32_t n, const char *pattern, uint32_t offset, uint32_t max)
 {
-    const eng_tmpl_t *x = *(eng_tmpl_t *const *)a, *y = *(eng_tmpl_t *const *)b;
-    if (x->created != y->created)
-        return x->created > y->created ? -1 : 1;
-    return x->_seq > y->_seq ? -1 : x->_seq < y->_seq;
+    qsort(all, n, sizeof(*all), newest_first);
+    uint32_t k = 0, skipped = 0;
+    for (uint32_t i = 0; i < n && k < max; i++) {
+        if (pattern != NULL && *pattern && !eng_defs_glob(pattern, all[i].id))
+            continue;
+        if (skipped++ < offset)
+            continue;
+        all[k++] = all[i];
+    }
+    return k;
 }
 
 uint32_t eng_defs_tasks(const eng_defs_t *d, const char *pattern, uint32_t offset, eng_tdef_t **out, uint32_t max)
 {
     if (d->n_tasks == 0)
         return 0;
-    eng_tdef_t **all = malloc(sizeof(*all) * d->n_tasks);
-    memcpy(all, d->tasks, sizeof(*all) * d->n_tasks);
-    qsort(all, d->n_tasks, sizeof(*all), tdef_newest_first);
-    uint32_t n = 0, skipped = 0;
-    for (uint32_t i = 0; i < d->n_tasks && n < max; i++) {
-        if (pattern != NULL && *pattern && !eng_defs_glob(pattern, all[i]->id))
-            continue;
-        if (skipped++ < offset)
-            continue;
-        out[n++] = all[i];
-    }
+    struct listed *all = malloc(sizeof(*all) * d->n_tasks);
+    for (uint32_t i = 0; i < d->n_tasks; i++)
+        all[i] = (struct listed){ d->tasks[i]->created, d->tasks[i]->_seq, d->tasks[i]->id, d->tasks[i] };
+    uint32_t n = listing(all, d->n_tasks, pattern, offset, max);
+    for (uint32_t i = 0; i < n; i++)
+        out[i] = all[i].def;
     free(all);
     return n;
 }
@@ -704,17 +715,12 @@ uint32_t eng_defs_templates(const eng_defs_t *d, const char *pattern, uint32_t o
 {
     if (d->n_tmpls == 0)
         return 0;
-    eng_tmpl_t **all = malloc(sizeof(*all) * d->n_tmpls);
-    memcpy(all, d->tmpls, sizeof(*all) * d->n_tmpls);
-    qsort(all, d->n_tmpls, sizeof(*all), tmpl_newest_first);
-    uint32_t n = 0, skipped = 0;
-    for (uint32_t i = 0; i < d->n_tmpls && n < max; i++) {
-        if (pattern != NULL && *pattern && !eng_defs_glob(pattern, all[i]->id))
-            continue;
-        if (skipped++ < offset)
-            continue;
-        out[n++] = all[i];
-    }
+    struct listed *all = malloc(sizeof(*all) * d->n_tmpls);
+    for (uint32_t i = 0; i < d->n_tmpls; i++)
+        all[i] = (struct listed){ d->tmpls[i]->created, d->tmpls[i]->_seq, d->tmpls[i]->id, d->tmpls[i] };
+    uint32_t n = listing(all, d->n_tmpls, pattern, offset, max);
+    for (uint32_t i = 0; i < n; i++)
+        out[i] = all[i].def;
     free(all);
     return n;
 }

@@ -1,4 +1,4 @@
-/* engine/influxql_buf.c - group map, slab and block-packed point buffer. */
+/* engine/influxql_buf.c - slab and block-packed point buffer. */
 #include "engine/influxql_buf.h"
 
 #include <stdlib.h>
@@ -12,78 +12,6 @@ static void *xmalloc(size_t n)
     return p;
 }
 
-/* ---- group map ------------------------------------------------------------------------- */
-
-static uint32_t slot_of(uint64_t key, uint32_t mask)
-{
-    key ^= key >> 29;
-    key *= 0xbf58476d1ce4e5b9ull;
-    key ^= key >> 32;
-    return (uint32_t)key & mask;
-}
-
-static void gidx_alloc(eng_gidx_t *m, uint32_t cap)
-{
-    m->_slots = xmalloc(sizeof(eng_gidx_slot_t) * cap);
-    for (uint32_t i = 0; i < cap; i++)
-        m->_slots[i].val = ENG_GIDX_NONE;
-    m->_mask = cap - 1;
-}
-
-void eng_gidx_init(eng_gidx_t *m)
-{
-    memset(m, 0, sizeof(*m));
-    gidx_alloc(m, 16);
-}
-
-void eng_gidx_deinit(eng_gidx_t *m)
-{
-    free(m->_slots);
-    memset(m, 0, sizeof(*m));
-}
-
-uint32_t eng_gidx_get(const eng_gidx_t *m, uint64_t key)
-{
-    for (uint32_t i = slot_of(key, m->_mask);; i = (i + 1) & m->_mask) {
-        const eng_gidx_slot_t *s = &m->_slots[i];
-        if (s->val == ENG_GIDX_NONE)
-            return ENG_GIDX_NONE;
-        if (s->key == key)
-            return s->val;
-    }
-}
-
-static void put_slot(eng_gidx_t *m, uint64_t key, uint32_t val)
-{
-    uint32_t i = slot_of(key, m->_mask);
-    while (m->_slots[i].val != ENG_GIDX_NONE)
-        i = (i + 1) & m->_mask;
-    m->_slots[i] = (eng_gidx_slot_t){ key, val };
-}
-
-void eng_gidx_put(eng_gidx_t *m, uint64_t key, uint32_t val)
-{
-    if ((m->n + 1) * 2 > m->_mask + 1) { /* keep the load at most 1/2 */
-        eng_gidx_slot_t *old = m->_slots;
-        uint32_t cap = m->_mask + 1;
-        gidx_alloc(m, cap * 2);
-        for (uint32_t i = 0; i < cap; i++)
-            if (old[i].val != ENG_GIDX_NONE)
-                put_slot(m, old[i].key, old[i].val);
-        free(old);
-    }
-    put_slot(m, key, val);
-    m->n++;
-}
-
-void eng_gidx_clear(eng_gidx_t *m)
-{
-    for (uint32_t i = 0; i <= m->_mask; i++)
-        m->_slots[i].val = ENG_GIDX_NONE;
-    m->n = 0;
-}
-
-size_t eng_gidx_bytes(const eng_gidx_t *m) { return (size_t)(m->_mask + 1) * sizeof(eng_gidx_slot_t); }
 /* ---- slab ------------------------------------------------------------------------------ */
 
 void eng_slab_init(eng_slab_t *s, size_t record_size)

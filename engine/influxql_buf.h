@@ -1,39 +1,15 @@
 /* engine/influxql_buf.h - memory for the nodes that keep per-group state (window, groupBy,
- * InfluxQL functions, derivative): a group map (group id -> dense index), a slab of fixed-size
- * per-group records, and a point buffer made of fixed-size blocks shared through a node-wide
- * free list, so a window flush gives its blocks back instead of freeing them. */
+ * InfluxQL functions, derivative): a slab of fixed-size per-group records (addressed by the
+ * dense index eng_gidx in groupmap.h gives each group), and a point buffer made of fixed-size
+ * blocks shared through a node-wide free list, so a window flush gives its blocks back instead
+ * of freeing them. */
 #ifndef ENGINE_INFLUXQL_BUF_H
 #define ENGINE_INFLUXQL_BUF_H
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/groupmap.h"
 #include "engine/point.h"
-
-#define ENG_GIDX_NONE UINT32_MAX
-
-/** Open-addressing map from a group id (any value, 0 included) to a dense index. No delete:
- * groups live as long as their node, as in Kapacitor. */
-typedef struct eng_gidx_slot {
-    uint64_t key;
-    uint32_t val;        /* ENG_GIDX_NONE = empty slot */
-} eng_gidx_slot_t;
-
-typedef struct eng_gidx {
-    eng_gidx_slot_t *_slots; /* key and value side by side: one cache line per probe */
-    uint32_t _mask;
-    uint32_t n;          /* entries */
-} eng_gidx_t;
-
-void eng_gidx_init(eng_gidx_t *m);
-void eng_gidx_deinit(eng_gidx_t *m);
-/** The index stored for key, or ENG_GIDX_NONE. */
-uint32_t eng_gidx_get(const eng_gidx_t *m, uint64_t key);
-/** Stores key -> val (key must not be present yet). Aborts only on malloc failure. */
-void eng_gidx_put(eng_gidx_t *m, uint64_t key, uint32_t val);
-/** Removes every entry, keeping the table's memory. */
-void eng_gidx_clear(eng_gidx_t *m);
-/** Heap bytes held. */
-size_t eng_gidx_bytes(const eng_gidx_t *m);
 
 /** Fixed-size records addressed by index; chunks of 4096 records, never moved. */
 typedef struct eng_slab {

@@ -1277,3 +1277,41 @@ int eng_lp_precision(fa_str_t name, bool v2, int64_t *mult)
     }
     return -1;
 }
+
+/* ---- the stamped check ------------------------------------------------------------------------- */
+
+/* Whether body[b, e) (one '\n'-delimited segment, '\r' removed) needs no stamp. */
+static bool segment_stamped(const char *s, size_t b, size_t e)
+{
+    while (b < e && (s[b] == ' ' || s[b] == '\t'))
+        b++;
+    if (b == e || s[b] == '#')
+        return true;
+    size_t d = e;
+    while (d > b && s[d - 1] >= '0' && s[d - 1] <= '9')
+        d--;
+    if (d == e)
+        return false;
+    if (d > b && s[d - 1] == '-')
+        d--;
+    if (d < b + 2 || s[d - 1] != ' ' || s[d - 2] == '\\')
+        return false;
+    unsigned quotes = 0;
+    for (const char *q = memchr(s + b, '"', d - b); q != NULL; q = memchr(q + 1, '"', (size_t)(s + d - q - 1)))
+        quotes += q == s + b || q[-1] != '\\';
+    return quotes % 2 == 0;
+}
+
+bool eng_lp_all_stamped(const char *body, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        const char *nl = memchr(body + i, '\n', len - i);
+        size_t end = nl != NULL ? (size_t)(nl - body) : len, e = end;
+        if (e > i && body[e - 1] == '\r')
+            e--;
+        if (!segment_stamped(body, i, e))
+            return false;
+        i = end + 1;
+    }
+    return true;
+}

@@ -42,6 +42,12 @@ typedef struct eng_lp_result {
  * points, or -1 when the arena limit was hit before any point could be added. */
 int eng_lp_parse(eng_batch_t *b, const char *body, size_t len, const eng_lp_opts_t *opts, eng_lp_result_t *res);
 
+/** Whether every line of the body visibly ends with a timestamp (so nothing would be stamped):
+ * a cheap scan, conservative: false when unsure (trailing blanks, an escaped space before the
+ * last number, an odd number of unescaped quotes on a line, as a string spanning lines has).
+ * Blank lines and comments need no timestamp. */
+bool eng_lp_all_stamped(const char *body, size_t len);
+
 /** Precision name -> ns multiplier: "" and "n"/"ns" -> 1, "u" -> 1e3, "ms" -> 1e6, "s", "m", "h".
  * `v2` accepts InfluxDB 2's names instead (ns, us, ms, s). Returns 0, or -1 for an invalid one. */
 int eng_lp_precision(fa_str_t name, bool v2, int64_t *mult);

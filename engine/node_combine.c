@@ -29,21 +29,13 @@
 
 enum { COMBINE_MAX_EXPRS = 16 };
 
-struct cgroup {
-    int64_t time;
-    const eng_dims_t *dims; /* of the group's points (task arena) */
-    eng_point_t *pts;     /* copies in arena */
-    uint32_t n, cap;
-    fa_arena_t arena;
-};
-
 struct combine_state {
     eng_lambda_t exprs[COMBINE_MAX_EXPRS];
     fa_str_t as[COMBINE_MAX_EXPRS];
     uint32_t k;
     fa_str_t delim;
     int64_t tolerance, max;
-    eng_gmap_t groups;    /* group id -> struct cgroup * */
+    eng_gmap_t groups;    /* group id -> eng_tset_t * */
     bool *match;          /* k * match_cap, reused */
     uint32_t match_cap;
 };
@@ -95,7 +87,7 @@ static int combine_init(eng_node_t *n, tick_err_t *err)
     for (uint32_t i = 0; i < s->k; i++)
         if (eng_lambda_compile(n, c->args[i], &s->exprs[i], err) != 0)
             return -1;
-    eng_gmap_init(&s->groups, sizeof(struct cgroup *));
+    eng_gmap_init(&s->groups, sizeof(eng_tset_t *));
     return 0;
 }
 
@@ -297,52 +289,26 @@ static void combine_pts(eng_node_t *n, const eng_point_t *pts, uint32_t m, int64
     }
 }
 
-static void flush_group(eng_node_t *n, struct cgroup *g, uint64_t group, const eng_dims_t *dims)
+static void flush_group(eng_node_t *n, eng_tset_t *g, uint64_t group, const eng_dims_t *dims)
 {
     struct csink sink = { .n = n };
     combine_pts(n, g->pts, g->n, g->time, group, dims, &sink);
-    g->n = 0;
-    fa_arena_reset(&g->arena);
+    eng_tset_clear(g);
 }
 
 static void combine_point(eng_node_t *n, eng_node_t *from, const eng_pt_t *p)
 {
     struct combine_state *s = n->state;
-    bool created;
-    struct cgroup **gp = eng_gmap_get(&s->groups, p->group, &created);
-    if (gp == NULL) {
-        eng_node_error(n, "out of memory for a new group");
-        return;
-    }
     int64_t t = round_tol(s, p->p.time);
-    if (created) {
-        *gp = calloc(1, sizeof(struct cgroup));
-        if (*gp == NULL) {
-            eng_node_error(n, "out of memory for a new group");
-            return;
-        }
-        fa_arena_init(&(*gp)->arena, 4096, 0);
-        (*gp)->time = t;
-        atomic_store_explicit(&n->stats.cardinality, s->groups.n, memory_order_relaxed);
-    }
-    struct cgroup *g = *gp;
+    eng_tset_t *g = eng_tset_get(n, &s->groups, p->group, t);
+    if (g == NULL)
+        return;
     if (t > g->time)
         flush_group(n, g, p->group, p->dims);
     g->time = t;
     g->dims = p->dims;
-    if (g->n == g->cap) {
-        uint32_t cap = g->cap ? g->cap * 2 : 8;
-        eng_point_t *np = realloc(g->pts, sizeof(eng_point_t) * cap);
-        if (np == NULL) {
-            eng_node_error(n, "out of memory buffering %u points", g->n);
-            return;
-        }
-        g->pts = np;
-        g->cap = cap;
-    }
-    eng_point_copy(&g->arena, &g->pts[g->n], &p->p);
-    g->pts[g->n].time = t;
-    g->n++;
+    if (eng_tset_push(n, g, &p->p))
+        g->pts[g->n - 1].time = t;
 }
 
 static void combine_rows(eng_node_t *n, eng_node_t *from, const eng_rows_t *b)
@@ -375,11 +341,7 @@ static void combine_rows(eng_node_t *n, eng_node_t *from, const eng_rows_t *b)
 static void combine_advance(eng_node_t *n, int64_t now)
 {
     struct combine_state *s = n->state;
-    for (uint32_t i = 0; i < s->groups.n; i++) {
-        struct cgroup *g = *(struct cgroup **)eng_gmap_at(&s->groups, i);
-        if (g != NULL && g->n != 0 && g->time < now) /* the set's own dims: its first point's */
-            flush_group(n, g, eng_gmap_key_at(&s->groups, i), g->dims);
-    }
+    eng_tsets_flush_before(n, &s->groups, now, flush_group); /* a set's own dims: its last point's */
 }
 
 static void combine_deinit(eng_node_t *n)
@@ -387,17 +349,7 @@ static void combine_deinit(eng_node_t *n)
     struct combine_state *s = n->state;
     for (uint32_t i = 0; i < s->k; i++)
         eng_lambda_release(&s->exprs[i]);
-    if (s->groups._vals != NULL) {
-        for (uint32_t i = 0; i < s->groups.n; i++) {
-            struct cgroup *g = *(struct cgroup **)eng_gmap_at(&s->groups, i);
-            if (g == NULL)
-                continue;
-            fa_arena_deinit(&g->arena);
-            free(g->pts);
-            free(g);
-        }
-    }
-    eng_gmap_deinit(&s->groups);
+    eng_tsets_deinit(&s->groups);
     free(s->match);
 }
 

@@ -21,21 +21,13 @@
 #include "engine/nodeutil.h"
 #include "engine/props.h"
 
-struct fgroup {
-    int64_t time;
-    const eng_dims_t *dims; /* of the group's points (task arena) */
-    eng_point_t *pts;  /* copies in arena */
-    uint32_t n, cap;
-    fa_arena_t arena;
-};
-
 struct flatten_state {
     fa_str_t *on;
     uint32_t n_on;
     fa_str_t delim;
     int64_t tolerance;
     bool drop_name;
-    eng_gmap_t groups; /* group id -> struct fgroup * */
+    eng_gmap_t groups; /* group id -> eng_tset_t * */
 };
 
 static int flatten_init(eng_node_t *n, tick_err_t *err)
@@ -54,8 +46,13 @@ static int flatten_init(eng_node_t *n, tick_err_t *err)
         snprintf(err->msg, sizeof err->msg, "flatten: tolerance must not be negative");
         return -1;
     }
-    eng_gmap_init(&s->groups, sizeof(struct fgroup *));
+    eng_gmap_init(&s->groups, sizeof(eng_tset_t *));
     return 0;
+}
+
+static int64_t round_tol(const struct flatten_state *s, int64_t t)
+{
+    return s->tolerance > 0 ? eng_go_round(t, s->tolerance) : t;
 }
 
 static int cmp_field(const void *a, const void *b)
@@ -141,7 +138,7 @@ static void group_tags(eng_node_t *n, const eng_point_t *p, const eng_dims_t *di
     }
 }
 
-static void flush_group(eng_node_t *n, struct fgroup *g, uint64_t group, const eng_dims_t *dims)
+static void flush_group(eng_node_t *n, eng_tset_t *g, uint64_t group, const eng_dims_t *dims)
 {
     if (g->n == 0)
         return;
@@ -149,49 +146,23 @@ static void flush_group(eng_node_t *n, struct fgroup *g, uint64_t group, const e
     group_tags(n, &g->pts[0], dims, &out.p);
     if (flatten_pts(n, g->pts, g->n, &out.p))
         eng_emit_point(n, &out);
-    g->n = 0;
     /* out's strings are in scratch; the copies in arena are not referenced any more */
-    fa_arena_reset(&g->arena);
+    eng_tset_clear(g);
 }
 
 static void flatten_point(eng_node_t *n, eng_node_t *from, const eng_pt_t *p)
 {
     struct flatten_state *s = n->state;
-    bool created;
-    struct fgroup **gp = eng_gmap_get(&s->groups, p->group, &created);
-    if (gp == NULL) {
-        eng_node_error(n, "out of memory for a new group");
+    int64_t t = round_tol(s, p->p.time);
+    eng_tset_t *g = eng_tset_get(n, &s->groups, p->group, t);
+    if (g == NULL)
         return;
-    }
-    int64_t t = s->tolerance > 0 ? eng_go_round(p->p.time, s->tolerance) : p->p.time;
-    if (created) {
-        *gp = calloc(1, sizeof(struct fgroup));
-        if (*gp == NULL) {
-            eng_node_error(n, "out of memory for a new group");
-            return;
-        }
-        fa_arena_init(&(*gp)->arena, 4096, 0);
-        (*gp)->time = t;
-        atomic_store_explicit(&n->stats.cardinality, s->groups.n, memory_order_relaxed);
-    }
-    struct fgroup *g = *gp;
     if (t != g->time) {
         flush_group(n, g, p->group, p->dims);
         g->time = t;
     }
     g->dims = p->dims;
-    if (g->n == g->cap) {
-        uint32_t cap = g->cap ? g->cap * 2 : 8;
-        eng_point_t *np = realloc(g->pts, sizeof(eng_point_t) * cap);
-        if (np == NULL) {
-            eng_node_error(n, "out of memory buffering %u points", g->n);
-            return;
-        }
-        g->pts = np;
-        g->cap = cap;
-    }
-    eng_point_copy(&g->arena, &g->pts[g->n], &p->p);
-    g->n++;
+    eng_tset_push(n, g, &p->p);
 }
 
 static void flatten_rows(eng_node_t *n, eng_node_t *from, const eng_rows_t *b)
@@ -200,9 +171,9 @@ static void flatten_rows(eng_node_t *n, eng_node_t *from, const eng_rows_t *b)
     eng_point_t *out = FA_NEW(&n->task->scratch, eng_point_t, b->n ? b->n : 1);
     uint32_t n_out = 0, start = 0;
     while (start < b->n) {
-        int64_t t = s->tolerance > 0 ? eng_go_round(b->points[start].time, s->tolerance) : b->points[start].time;
+        int64_t t = round_tol(s, b->points[start].time);
         uint32_t end = start + 1;
-        while (end < b->n && (s->tolerance > 0 ? eng_go_round(b->points[end].time, s->tolerance) : b->points[end].time) == t)
+        while (end < b->n && round_tol(s, b->points[end].time) == t)
             end++;
         eng_point_t *o = &out[n_out];
         *o = (eng_point_t){ .name = b->name, .time = t, .tags = b->tags, .n_tags = b->n_tags };
@@ -219,25 +190,13 @@ static void flatten_rows(eng_node_t *n, eng_node_t *from, const eng_rows_t *b)
 static void flatten_advance(eng_node_t *n, int64_t now)
 {
     struct flatten_state *s = n->state;
-    for (uint32_t i = 0; i < s->groups.n; i++) {
-        struct fgroup *g = *(struct fgroup **)eng_gmap_at(&s->groups, i);
-        if (g != NULL && g->n != 0 && g->time < now)
-            flush_group(n, g, eng_gmap_key_at(&s->groups, i), g->dims);
-    }
+    eng_tsets_flush_before(n, &s->groups, now, flush_group);
 }
 
 static void flatten_deinit(eng_node_t *n)
 {
     struct flatten_state *s = n->state;
-    for (uint32_t i = 0; i < s->groups.n; i++) {
-        struct fgroup *g = *(struct fgroup **)eng_gmap_at(&s->groups, i);
-        if (g == NULL)
-            continue;
-        fa_arena_deinit(&g->arena);
-        free(g->pts);
-        free(g);
-    }
-    eng_gmap_deinit(&s->groups);
+    eng_tsets_deinit(&s->groups);
 }
 
 const eng_node_ops_t eng_node_flatten = { .type = "flatten",

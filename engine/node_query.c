@@ -256,21 +256,26 @@ void eng_query_skipped(eng_node_t *n, uint64_t k)
     FA_LOG(FA_WARN, "task %s node %s: %" PRIu64 " run(s) skipped: the previous query was still running", n->task->id, n->name, k);
 }
 
-int eng_query_feed(eng_node_t *n, fa_str_t json, int64_t start, int64_t stop)
+/* Parses one answer of node n and hands its batches to tap (when set) and, when feed, to the
+ * children. -1 with err when the answer is an error or not an answer. */
+static int feed_answer(eng_node_t *n, fa_str_t json, int64_t start, int64_t stop, const eng_query_replay_opts_t *o,
+                       uint32_t index, char *err, size_t errlen)
 {
     struct query_state *s = n->state;
     eng_task_t *t = n->task;
     eng_rows_t *rows;
     uint32_t n_rows;
-    char err[300];
     fa_arena_reset(&s->feed);
-    if (eng_query_parse(json, &s->q, s->dims, stop, &s->feed, &rows, &n_rows, err, sizeof err) != 0) {
-        eng_query_fail(n, start, stop, err);
+    if (eng_query_parse(json, &s->q, s->dims, stop, &s->feed, &rows, &n_rows, err, errlen) != 0)
         return -1;
-    }
     if (stop > t->now)
         t->now = stop;
+    bool feed = o == NULL || o->feed;
     for (uint32_t i = 0; i < n_rows; i++) {
+        if (o != NULL && o->tap != NULL)
+            o->tap(o->ud, n, index, &rows[i], start, stop);
+        if (!feed)
+            continue; /* the tap owns it (and may eng_query_emit it: counted there) */
         count(n, ENG_QUERY_BATCHES, 1);
         count(n, ENG_QUERY_POINTS, rows[i].n);
         atomic_fetch_add_explicit(&t->points_in, rows[i].n, memory_order_relaxed);
@@ -278,6 +283,48 @@ int eng_query_feed(eng_node_t *n, fa_str_t json, int64_t start, int64_t stop)
         fa_arena_reset(&t->scratch);
     }
     return (int)n_rows;
+}
+
+int eng_query_feed(eng_node_t *n, fa_str_t json, int64_t start, int64_t stop)
+{
+    char err[300];
+    int rc = feed_answer(n, json, start, stop, NULL, 0, err, sizeof err);
+    if (rc < 0)
+        eng_query_fail(n, start, stop, err);
+    return rc;
+}
+
+eng_node_t *eng_query_node(eng_task_t *t, uint32_t index)
+{
+    for (uint32_t i = 0; i < t->n_nodes; i++)
+        if (t->nodes[i].ops == &eng_node_query && index-- == 0)
+            return &t->nodes[i];
+    return NULL;
+}
+
+void eng_query_emit(eng_node_t *n, eng_point_t *points, uint32_t n_points, int64_t tmax)
+{
+    struct query_state *s = n->state;
+    eng_task_t *t = n->task;
+    if (n_points == 0)
+        return;
+    eng_rows_t b = { .name = points[0].name, .tags = points[0].tags, .n_tags = points[0].n_tags, .tmax = tmax,
+                     .points = points, .n = n_points, .dims = s->dims };
+    if (s->q.group_star) {
+        fa_str_t *keys = FA_NEW(&t->scratch, fa_str_t, b.n_tags ? b.n_tags : 1);
+        for (uint32_t i = 0; i < b.n_tags; i++)
+            keys[i] = b.tags[i].key;
+        b.dims = eng_dims_new(&t->scratch, keys, b.n_tags, s->q.by_name);
+    }
+    eng_point_t key = { .name = b.name, .tags = b.tags, .n_tags = b.n_tags };
+    b.group = eng_group_id(&key, b.dims);
+    if (tmax > t->now)
+        t->now = tmax;
+    count(n, ENG_QUERY_BATCHES, 1);
+    count(n, ENG_QUERY_POINTS, n_points);
+    atomic_fetch_add_explicit(&t->points_in, n_points, memory_order_relaxed);
+    eng_emit_rows(n, &b);
+    fa_arena_reset(&t->scratch);
 }
 
 /* ---- batch replay ---------------------------------------------------------------------------- */
@@ -292,7 +339,8 @@ static int64_t replay_next(const eng_query_t *q, int64_t prev)
     return q->has_cron ? eng_cron_next(&q->cron, prev) : prev + q->every;
 }
 
-int eng_query_replay(eng_task_t *t, int64_t start, int64_t stop, eng_query_fn fn, void *ud)
+int eng_query_replay_with(eng_task_t *t, int64_t start, int64_t stop, const eng_query_replay_opts_t *o, char *err,
+                          size_t errlen)
 {
     enum { MAX_Q = 64 };
     eng_node_t *nodes[MAX_Q];
@@ -303,8 +351,10 @@ int eng_query_replay(eng_task_t *t, int64_t start, int64_t stop, eng_query_fn fn
             nodes[nq] = &t->nodes[i];
             ticks[nq++] = replay_first(eng_query_of(&t->nodes[i]), start);
         }
-    if (nq == 0)
+    if (nq == 0) {
+        snprintf(err, errlen, "task %s has no query node", t->id);
         return -1;
+    }
     fa_buf_t text = FA_BUF_INIT, body = FA_BUF_INIT;
     int runs = 0;
     for (;;) {
@@ -319,17 +369,36 @@ int eng_query_replay(eng_task_t *t, int64_t start, int64_t stop, eng_query_fn fn
         eng_query_bounds(q, ticks[k], &qs, &qe);
         fa_buf_clear(&text);
         fa_buf_clear(&body);
-        char err[256] = "";
+        char why[256] = "";
+        int rc = -1;
         if (eng_query_text(q, qs, qe, &text) != 0)
-            eng_query_fail(nodes[k], qs, qe, "out of memory for the query text");
-        else if (fn(ud, nodes[k], fa_buf_cstr(&text), &body, err, sizeof err) != 0)
-            eng_query_fail(nodes[k], qs, qe, err);
-        else
-            eng_query_feed(nodes[k], fa_str(body.ptr, body.len), qs, qe);
+            snprintf(why, sizeof why, "out of memory for the query text");
+        else if (o->fn(o->ud, nodes[k], fa_buf_cstr(&text), &body, why, sizeof why) == 0)
+            rc = feed_answer(nodes[k], fa_str(body.ptr, body.len), qs, qe, o, k, why, sizeof why);
         runs++;
         ticks[k] = replay_next(q, ticks[k]);
+        if (rc >= 0)
+            continue;
+        eng_query_fail(nodes[k], qs, qe, why);
+        if (o->stop_on_error) {
+            fa_buf_t b = FA_BUF_INIT;
+            eng_rfc3339(&b, qs);
+            fa_buf_append_c(&b, ", ");
+            eng_rfc3339(&b, qe);
+            snprintf(err, errlen, "%s: query over [%s) failed: %s", nodes[k]->name, fa_buf_cstr(&b), why);
+            fa_buf_deinit(&b);
+            runs = -1;
+            break;
+        }
     }
     fa_buf_deinit(&text);
     fa_buf_deinit(&body);
     return runs;
+}
+
+int eng_query_replay(eng_task_t *t, int64_t start, int64_t stop, eng_query_fn fn, void *ud)
+{
+    char err[200];
+    eng_query_replay_opts_t o = { .fn = fn, .feed = true, .ud = ud };
+    return eng_query_replay_with(t, start, stop, &o, err, sizeof err);
 }

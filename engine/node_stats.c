@@ -4,7 +4,9 @@
  *
  * Kapacitor ticks on the wall clock. Here time is the data's time (DESIGN.md): the node taps the
  * task's source, so every point entering the task moves its clock, and advance(now) (idle flush,
- * end of a replay) moves it too; a tick is emitted for every interval boundary passed, so a
+ * end of a replay) moves it too; a live task that got no data for one interval is ticked with the
+ * wall clock (wall_tick: the task master calls eng_task_tick), so a deadman fires when every
+ * series stopped, as in Kapacitor; a tick is emitted for every interval boundary passed, so a
  * deadman sees 0 points per interval while data for other series still flows. .align() puts
  * ticks on multiples of the interval (from Go's zero time, as Kapacitor); otherwise they are
  * counted from the first time seen. A tap on the watched node counts its output per group. */
@@ -161,10 +163,13 @@ static int stats_init(eng_node_t *n, tick_err_t *err)
 
 static void stats_advance(eng_node_t *n, int64_t now) { clock_to(n, now); }
 
+static int64_t stats_wall_tick(const eng_node_t *n) { return ((const struct stats_state *)n->state)->interval; }
+
 static void stats_deinit(eng_node_t *n) { eng_gmap_deinit(&((struct stats_state *)n->state)->groups); }
 
 const eng_node_ops_t eng_node_stats = { .type = "stats",
                                         .state_size = sizeof(struct stats_state),
                                         .init = stats_init,
                                         .advance = stats_advance,
+                                        .wall_tick = stats_wall_tick,
                                         .deinit = stats_deinit };

@@ -1,4 +1,4 @@
-/* engine/nodeutil.c - per-group table, FIFO of copied items, repeated properties, JSON text. */
+/* engine/nodeutil.c - per-group sets of one time, FIFO of copied items, repeated properties, JSON text. */
 #include "engine/nodeutil.h"
 
 #include <math.h>
@@ -9,96 +9,72 @@
 
 #include "base/err.h"
 
-/* --- per-group table --- */
+/* --- per-group sets of points of one time --- */
 
-void eng_gmap_init(eng_gmap_t *m, size_t val_size)
+eng_tset_t *eng_tset_get(eng_node_t *n, eng_gmap_t *m, uint64_t group, int64_t time)
 {
-    memset(m, 0, sizeof(*m));
-    m->val_size = val_size;
-}
-
-void eng_gmap_deinit(eng_gmap_t *m)
-{
-    free(m->_keys);
-    free(m->_slot);
-    free(m->_vals);
-    free(m->_vkeys);
-    memset(m, 0, sizeof(*m));
-}
-
-static uint32_t hash_slot(uint64_t key, uint32_t cap)
-{
-    key ^= key >> 33;
-    key *= 0xff51afd7ed558ccdULL;
-    key ^= key >> 33;
-    return (uint32_t)key & (cap - 1);
-}
-
-static int rehash(eng_gmap_t *m, uint32_t cap)
-{
-    uint64_t *keys = calloc(cap, sizeof *keys);
-    uint32_t *slot = calloc(cap, sizeof *slot);
-    if (keys == NULL || slot == NULL) {
-        free(keys);
-        free(slot);
-        return FA_ENOMEM;
+    bool created;
+    eng_tset_t **sp = eng_gmap_get(m, group, &created);
+    if (sp == NULL) {
+        eng_node_error(n, "out of memory for a new group");
+        return NULL;
     }
+    if (created) {
+        *sp = calloc(1, sizeof(eng_tset_t));
+        if (*sp == NULL) {
+            eng_node_error(n, "out of memory for a new group");
+            return NULL;
+        }
+        fa_arena_init(&(*sp)->arena, 4096, 0);
+        (*sp)->time = time;
+        atomic_store_explicit(&n->stats.cardinality, m->n, memory_order_relaxed);
+    }
+    return *sp;
+}
+
+bool eng_tset_push(eng_node_t *n, eng_tset_t *s, const eng_point_t *p)
+{
+    if (s->n == s->cap) {
+        uint32_t cap = s->cap ? s->cap * 2 : 8;
+        eng_point_t *np = realloc(s->pts, sizeof(eng_point_t) * cap);
+        if (np == NULL) {
+            eng_node_error(n, "out of memory buffering %u points", s->n);
+            return false;
+        }
+        s->pts = np;
+        s->cap = cap;
+    }
+    eng_point_copy(&s->arena, &s->pts[s->n++], p);
+    return true;
+}
+
+void eng_tset_clear(eng_tset_t *s)
+{
+    s->n = 0;
+    fa_arena_reset(&s->arena);
+}
+
+void eng_tsets_flush_before(eng_node_t *n, eng_gmap_t *m, int64_t now,
+                            void (*flush)(eng_node_t *, eng_tset_t *, uint64_t, const eng_dims_t *))
+{
     for (uint32_t i = 0; i < m->n; i++) {
-        uint32_t h = hash_slot(m->_vkeys[i], cap);
-        while (slot[h] != 0)
-            h = (h + 1) & (cap - 1);
-        keys[h] = m->_vkeys[i];
-        slot[h] = i + 1;
+        eng_tset_t *s = *(eng_tset_t **)eng_gmap_at(m, i);
+        if (s != NULL && s->n != 0 && s->time < now)
+            flush(n, s, eng_gmap_key_at(m, i), s->dims);
     }
-    free(m->_keys);
-    free(m->_slot);
-    m->_keys = keys;
-    m->_slot = slot;
-    m->_cap = cap;
-    return 0;
 }
 
-void *eng_gmap_find(const eng_gmap_t *m, uint64_t key)
+void eng_tsets_deinit(eng_gmap_t *m)
 {
-    if (m->_cap == 0)
-        return NULL;
-    for (uint32_t h = hash_slot(key, m->_cap); m->_slot[h] != 0; h = (h + 1) & (m->_cap - 1))
-        if (m->_keys[h] == key)
-            return eng_gmap_at(m, m->_slot[h] - 1);
-    return NULL;
-}
-
-void *eng_gmap_get(eng_gmap_t *m, uint64_t key, bool *created)
-{
-    void *v = eng_gmap_find(m, key);
-    if (created != NULL)
-        *created = v == NULL;
-    if (v != NULL)
-        return v;
-    if ((m->n + 1) * 2 > m->_cap && rehash(m, m->_cap ? m->_cap * 2 : 16) != 0)
-        return NULL;
-    if (m->n == m->_vcap) {
-        uint32_t cap = m->_vcap ? m->_vcap * 2 : 8;
-        char *vals = realloc(m->_vals, cap * m->val_size);
-        if (vals == NULL)
-            return NULL;
-        m->_vals = vals;
-        uint64_t *vk = realloc(m->_vkeys, cap * sizeof *vk);
-        if (vk == NULL)
-            return NULL;
-        m->_vkeys = vk;
-        m->_vcap = cap;
+    for (uint32_t i = 0; i < m->n; i++) {
+        eng_tset_t *s = *(eng_tset_t **)eng_gmap_at(m, i);
+        if (s == NULL)
+            continue;
+        fa_arena_deinit(&s->arena);
+        free(s->pts);
+        free(s);
     }
-    uint32_t h = hash_slot(key, m->_cap);
-    while (m->_slot[h] != 0)
-        h = (h + 1) & (m->_cap - 1);
-    m->_keys[h] = key;
-    m->_slot[h] = m->n + 1;
-    m->_vkeys[m->n] = key;
-    v = eng_gmap_at(m, m->n);
-    memset(v, 0, m->val_size);
-    m->n++;
-    return v;
+    eng_gmap_deinit(m);
 }
 
 /* --- FIFO of copied items --- */

@@ -1,6 +1,7 @@
-/* engine/nodeutil.h - small pieces the eval/state/output/multi-parent nodes share: a per-group
- * table, a FIFO of copied points and batches, property calls repeated on a node
- * (.field(..).field(..)), and Kapacitor's JSON and time text. Internal to engine/node_*.c. */
+/* engine/nodeutil.h - small pieces the eval/state/output/multi-parent nodes share: the per-group
+ * table (eng_gmap, from groupmap.h), per-group sets of points of one time, a FIFO of copied
+ * points and batches, property calls repeated on a node (.field(..).field(..)), and Kapacitor's
+ * JSON and time text. Internal to engine/node_*.c. */
 #ifndef ENGINE_NODEUTIL_H
 #define ENGINE_NODEUTIL_H
 #include <stdbool.h>
@@ -9,31 +10,34 @@
 
 #include "base/arena.h"
 #include "base/str.h"
+#include "engine/groupmap.h"
 #include "engine/task.h"
 
-/** Per-group values of a fixed size, kept in insertion order (the order groups first appeared).
- * Grows by doubling (amortized, not per point). Values move when the table grows. */
-typedef struct eng_gmap {
-    uint64_t *_keys;  /* open addressing, _cap slots */
-    uint32_t *_slot;  /* value index + 1; 0 = empty */
-    uint32_t _cap;    /* power of two */
-    uint32_t n;       /* values */
-    uint32_t _vcap;
-    size_t val_size;
-    char *_vals;      /* n * val_size, insertion order */
-    uint64_t *_vkeys; /* key of each value */
-} eng_gmap_t;
+/** The buffered points of one group that share one (rounded) time, as combine and flatten keep
+ * them: copies in the set's own arena, all dropped at once by eng_tset_clear. */
+typedef struct eng_tset {
+    int64_t time;           /* the set's time */
+    const eng_dims_t *dims; /* of the group's last point (task arena) */
+    eng_point_t *pts;       /* n copies, grown by doubling */
+    uint32_t n, cap;
+    fa_arena_t arena;
+} eng_tset_t;
 
-void eng_gmap_init(eng_gmap_t *m, size_t val_size);
-void eng_gmap_deinit(eng_gmap_t *m);
-/** The value of `key`, created zeroed (and *created set) when new; NULL only on malloc failure.
- * The pointer is valid until the next eng_gmap_get that creates a value. */
-void *eng_gmap_get(eng_gmap_t *m, uint64_t key, bool *created);
-/** The value of `key`, or NULL. */
-void *eng_gmap_find(const eng_gmap_t *m, uint64_t key);
-/** The i-th value in insertion order (i < n), and its key. */
-static inline void *eng_gmap_at(const eng_gmap_t *m, uint32_t i) { return m->_vals + (size_t)i * m->val_size; }
-static inline uint64_t eng_gmap_key_at(const eng_gmap_t *m, uint32_t i) { return m->_vkeys[i]; }
+/** The set of `group` in m (an eng_gmap_t of eng_tset_t *, made with eng_gmap_init(m,
+ * sizeof(eng_tset_t *))), created empty with `time` when new (n's cardinality stat then set to
+ * the number of groups); NULL, with an error counted on n, when out of memory. */
+eng_tset_t *eng_tset_get(eng_node_t *n, eng_gmap_t *m, uint64_t group, int64_t time);
+/** Appends a copy of p (strings into the set's arena); false, with an error counted on n, when out
+ * of memory. */
+bool eng_tset_push(eng_node_t *n, eng_tset_t *s, const eng_point_t *p);
+/** Forgets the set's points and resets its arena (the copies are no longer valid). */
+void eng_tset_clear(eng_tset_t *s);
+/** Calls flush(n, set, group, set->dims) on every non-empty set of m older than now, in the
+ * order the groups first appeared. */
+void eng_tsets_flush_before(eng_node_t *n, eng_gmap_t *m, int64_t now,
+                            void (*flush)(eng_node_t *, eng_tset_t *, uint64_t, const eng_dims_t *));
+/** Frees every set of m, then m. */
+void eng_tsets_deinit(eng_gmap_t *m);
 
 /** One point or one batch waiting in a node (union, join, barrier), deep-copied. */
 typedef struct eng_qitem {

@@ -101,6 +101,11 @@ int eng_task_new(const char *id, const char *script, size_t len, const eng_dbrp_
     t->n_dbrps = n_dbrps;
     if (build_nodes(t, err) != 0)
         goto Error;
+    for (uint32_t i = 0; i < t->n_nodes; i++) {
+        int64_t w = t->nodes[i].ops->wall_tick != NULL ? t->nodes[i].ops->wall_tick(&t->nodes[i]) : 0;
+        if (w > 0 && (t->wall_tick_ns == 0 || w < t->wall_tick_ns))
+            t->wall_tick_ns = w;
+    }
     *out = t;
     return 0;
 Error:
@@ -181,6 +186,14 @@ void eng_task_advance(eng_task_t *t, int64_t now)
         t->now = now;
     for (uint32_t i = 0; i < t->n_nodes; i++)
         if (t->nodes[i].ops->advance != NULL)
+            t->nodes[i].ops->advance(&t->nodes[i], now);
+    fa_arena_reset(&t->scratch);
+}
+
+void eng_task_tick(eng_task_t *t, int64_t now)
+{
+    for (uint32_t i = 0; i < t->n_nodes; i++)
+        if (t->nodes[i].ops->wall_tick != NULL && t->nodes[i].ops->advance != NULL)
             t->nodes[i].ops->advance(&t->nodes[i], now);
     fa_arena_reset(&t->scratch);
 }

@@ -82,6 +82,9 @@ typedef struct eng_node_ops {
      * descendants' advance() (barrier). Optional. */
     void (*deferred)(eng_node_t *n);
     const char *const *counters; /* names of n->stats.own[i], NULL-terminated; or NULL */
+    /** Nodes that also tick on the wall clock, as Kapacitor's stats() does: the interval after
+     * which a live task that got no data calls eng_task_tick (0 = none). Optional. */
+    int64_t (*wall_tick)(const eng_node_t *n);
 } eng_node_ops_t;
 
 struct eng_node {
@@ -130,6 +133,7 @@ struct eng_task {
     uint32_t n_dbrps;
     const eng_env_t *env;
     int64_t now;                 /* the task's time: largest point time seen (data time) */
+    int64_t wall_tick_ns;        /* smallest ops->wall_tick of its nodes; 0 = none */
     fa_str_t cur_db, cur_rp;     /* db.rp of the point being pushed (the source filters by it) */
     atomic_uint_fast64_t points_in, errors;
     eng_node_t **deferred;       /* eng_task_defer: nodes to run after the current point (n_nodes) */
@@ -145,6 +149,9 @@ void eng_task_free(eng_task_t *t);
 void eng_task_point(eng_task_t *t, fa_str_t db, fa_str_t rp, const eng_point_t *p);
 /** Lets time pass without data: every node's advance(now). */
 void eng_task_advance(eng_task_t *t, int64_t now);
+/** Wall-clock time passed with no data (a live task idle for wall_tick_ns): advance(now) of the
+ * nodes that tick on the wall clock only, so a deadman fires when every series stopped. */
+void eng_task_tick(eng_task_t *t, int64_t now);
 /** Whether the task wants points of db.rp at all. */
 bool eng_task_wants(const eng_task_t *t, fa_str_t db, fa_str_t rp);
 

@@ -58,6 +58,7 @@ struct tm_slot {
     unsigned target;         /* ... and its index in the target list */
     /* the claiming engine thread only */
     int64_t next_flush;
+    int64_t next_tick;       /* wall-clock nodes (stats): when the idle task is ticked next */
     uint64_t rate_points;
     int64_t rate_t;
     /* stats */
@@ -560,6 +561,7 @@ static struct tm_slot *slot_setup(eng_tm_t *tm, eng_task_t *t, const eng_task_op
         s->meas = NULL;
     s->bl_head = s->bl_n = 0;
     s->next_flush = mono_ns() + s->idle_flush_ns;
+    s->next_tick = mono_ns() + t->wall_tick_ns;
     s->rate_points = 0;
     s->rate_t = mono_ns();
     atomic_store(&s->points_dropped, 0);
@@ -703,11 +705,17 @@ static unsigned run_slot(struct tm_thread *th, struct tm_slot *s)
     if (atomic_load_explicit(&s->n_inbox, memory_order_acquire) != 0)
         n += run_inbox(th, s);
     int64_t now = mono_ns();
+    int64_t tick = s->task->wall_tick_ns;
     if (n != 0) {
         s->next_flush = now + s->idle_flush_ns;
+        s->next_tick = now + tick;
     } else if (s->idle_flush_ns > 0 && now >= s->next_flush) {
         eng_task_advance(s->task, wall_ns());
         s->next_flush = now + s->idle_flush_ns;
+        s->next_tick = now + tick;
+    } else if (tick > 0 && now >= s->next_tick) {
+        eng_task_tick(s->task, wall_ns());
+        s->next_tick = now + tick;
     }
     sample_rate(s, now);
     atomic_store_explicit(&th->busy_since, 0, memory_order_relaxed);
@@ -718,7 +726,7 @@ static bool slot_due(struct tm_slot *s, int64_t now)
 {
     return eng_ring_spsc_size(&s->queue) != 0 || atomic_load_explicit(&s->n_inbox, memory_order_relaxed) != 0 ||
            (s->idle_flush_ns > 0 && now >= s->next_flush) ||
-           now - s->rate_t >= 1000000000;
+           (s->task->wall_tick_ns > 0 && now >= s->next_tick) || now - s->rate_t >= 1000000000;
 }
 
 /* One pass over the slots this thread may run. Returns batches run. */

@@ -30,7 +30,9 @@
  *
  * Idle flush. A task may opt in: when no batch came for idle_flush, the engine calls
  * eng_task_advance(task, wall clock) (and again after each further idle_flush), so windows and
- * deadman checks fire when data stops. Off by default: time is the data's time. */
+ * deadman checks fire when data stops. Off by default: time is the data's time. Tasks with nodes
+ * that tick on the wall clock (stats(), so deadman()) get eng_task_tick(task, wall clock) after
+ * every wall_tick_ns without data, whatever idle_flush says. */
 #ifndef ENGINE_TASKMASTER_H
 #define ENGINE_TASKMASTER_H
 #include <stdbool.h>

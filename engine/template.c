@@ -857,13 +857,29 @@ static fa_str_t take(ctx_t *c, size_t mark)
 {
     size_t len = c->out->len - mark;
     char *s = fa_arena_alloc(c->scratch, len + 1, 1);
-    memcpy(s, c->out->ptr + mark, len);
-    s[len] = 0;
     c->out->len = mark;
+    if (s == NULL) /* scratch limit: the text is lost, as if empty */
+        return fa_str("", 0);
+    if (len != 0)
+        memcpy(s, c->out->ptr + mark, len);
+    s[len] = 0;
     return fa_str(s, len);
 }
 
 /* ---- printf -------------------------------------------------------------------------------- */
+
+/* Go's fmt parsenum: the digits of f from i into *num (left alone when there are none); a number
+ * past 1e6 with more digits to come swallows the rest of the format (returns f.len). Returns
+ * where the digits end. */
+static size_t go_parsenum(fa_str_t f, size_t i, int *num)
+{
+    for (; i < f.len && is_digit(f.ptr[i]); i++) {
+        if (*num > 1000000)
+            return f.len;
+        *num = (*num < 0 ? 0 : *num * 10) + (f.ptr[i] - '0');
+    }
+    return i;
+}
 
 static int bad_verb(ctx_t *c, char verb, const struct tval *v)
 {
@@ -993,11 +1009,11 @@ static int do_printf(ctx_t *c, const struct operand *o, const struct tval *args,
         for (i++; i < f.len && strchr("-+# 0", f.ptr[i]) != NULL && nf < 7; i++)
             flags[nf++] = f.ptr[i];
         flags[nf] = 0;
-        for (; i < f.len && is_digit(f.ptr[i]); i++)
-            width = (width < 0 ? 0 : width * 10) + (f.ptr[i] - '0');
-        if (i < f.len && f.ptr[i] == '.')
-            for (prec = 0, i++; i < f.len && is_digit(f.ptr[i]); i++)
-                prec = prec * 10 + (f.ptr[i] - '0');
+        i = go_parsenum(f, i, &width);
+        if (i < f.len && f.ptr[i] == '.') {
+            prec = 0;
+            i = go_parsenum(f, i + 1, &prec);
+        }
         if (i >= f.len) {
             rc = fa_buf_append_c(c->out, "%!(NOVERB)");
             break;

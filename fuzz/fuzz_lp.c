@@ -1,7 +1,8 @@
 /* fuzz/fuzz_lp.c - libFuzzer driver for engine/lp.c.
  * Byte 0 picks options (uint, stamps, precision, arena limit); the rest is the body. Checks:
  * - invariants: points whole, tags strictly sorted by key, >= 1 field, stamps ascending and inside
- *   the body, n_points == points added, n_points + n_bad <= lines, errors text bounded;
+ *   the body, n_points == points added, n_points + n_bad <= lines, errors text bounded, no stamp
+ *   in a body eng_lp_all_stamped says yes to;
  * - the fast path against the careful one: with no arena limit both must give the same points,
  *   values (bit for bit), keys, errors and stamps.
  * lp.c is included (not linked) so that it is built with the fuzzer's coverage instrumentation. */
@@ -97,6 +98,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         assert(r1.stamps[i].offset <= len && (i == 0 || r1.stamps[i - 1].offset < r1.stamps[i].offset));
     for (uint32_t i = 0; i < b1.n; i++)
         check_point(&b1.points[i]);
+    /* a body the proxy forwards before parsing (eng_lp_all_stamped) must need no stamp */
+    if (o.want_stamps && !r1.out_of_memory && eng_lp_all_stamped(body, len))
+        assert(r1.n_stamps == 0);
 
     if (!r1.out_of_memory) { /* the fast path must agree with the careful one */
         o._careful_only = true;

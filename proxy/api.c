@@ -9,21 +9,9 @@
 #include <string.h>
 #include <unistd.h>
 
-static void add_kapacitor_headers(h2o_req_t *req) { api_add_headers(req); }
-
-static void send_json(h2o_req_t *req, int status, const char *reason, json_t *doc) { api_send_json(req, status, doc); }
-
-static void send_api_error(h2o_req_t *req, int status, const char *reason, const char *msg)
-{
-    api_send_error(req, status, msg);
-}
-
 static int on_ping(h2o_handler_t *self, h2o_req_t *req)
 {
-    req->res.status = 204;
-    req->res.reason = "No Content";
-    add_kapacitor_headers(req);
-    h2o_send_inline(req, NULL, 0);
+    api_send_no_content(req);
     return 0;
 }
 
@@ -133,7 +121,7 @@ static int on_debug_vars(h2o_handler_t *self, h2o_req_t *req)
     json_t *doc = json_pack("{s:s,s:s,s:s,s:i,s:i,s:I,s:s,s:o}", "version", FARAD_VERSION, "platform", "farad", "host", host,
                             "num_tasks", (int)n_tasks, "num_enabled_tasks", (int)n_enabled, "num_subscriptions", (json_int_t)ss.num_subscriptions,
                             "product", "farad", "kapacitor", v.stats);
-    send_json(req, 200, "OK", doc);
+    api_send_json(req, 200, doc);
     return 0;
 }
 
@@ -143,18 +131,15 @@ static int on_subscriptions(h2o_handler_t *self, h2o_req_t *req)
 {
     proxy_thread_t *t = proxy_thread_of(req);
     if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("POST"))) {
-        send_api_error(req, 405, "Method Not Allowed", "method not allowed: POST re-links the subscriptions");
+        api_send_error(req, 405, "method not allowed: POST re-links the subscriptions");
         return 0;
     }
     if (t->server->subs == NULL) {
-        send_api_error(req, 400, "Bad Request", "subscriptions are off (subs.enabled, -subscribe)");
+        api_send_error(req, 400, "subscriptions are off (subs.enabled, -subscribe)");
         return 0;
     }
     proxy_subs_request_sync(t->server->subs, true);
-    req->res.status = 204;
-    req->res.reason = "No Content";
-    add_kapacitor_headers(req);
-    h2o_send_inline(req, NULL, 0);
+    api_send_no_content(req);
     return 0;
 }
 
@@ -162,7 +147,7 @@ static int on_not_found(h2o_handler_t *self, h2o_req_t *req)
 {
     char msg[300];
     snprintf(msg, sizeof msg, "unknown path %.*s", (int)(req->path.len > 200 ? 200 : req->path.len), req->path.base);
-    send_api_error(req, 404, "Not Found", msg);
+    api_send_error(req, 404, msg);
     return 0;
 }
 

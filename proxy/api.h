@@ -1,5 +1,5 @@
-/* proxy/api.h - the task API's state on the API thread (api_tasks.c) and the JSON shapes
- * (api_json.c). Internal to proxy/. */
+/* proxy/api.h - the task API's state on the API thread: its HTTP side (api_tasks.c), its queue of
+ * changes (api_changes.c) and the JSON shapes (api_json.c). Internal to proxy/. */
 #ifndef PROXY_API_H
 #define PROXY_API_H
 #include <jansson.h>
@@ -48,6 +48,14 @@ json_t *api_vars_json(const char *vars);
 json_t *api_task_json(proxy_api_t *api, const eng_tdef_t *t, const api_view_t *v);
 json_t *api_template_json(proxy_api_t *api, const eng_tmpl_t *t, const api_view_t *v);
 
+/** A change a request asks for. */
+typedef enum api_change { API_TASK_PUT, API_TASK_DELETE, API_TMPL_PUT, API_TMPL_DELETE } api_change_t;
+
+/** Queues a change of req (api_changes.c), answered once it ran, changes running one at a time in
+ * the order they came. A PUT takes `body` and creates the task or template (POST) when id is
+ * NULL, else updates id (PATCH); a DELETE removes id (body NULL). */
+void api_queue_change(proxy_api_t *api, h2o_req_t *req, api_change_t what, const char *id, json_t *body);
+
 /** Creates the API state on the API thread's loop (queue and receiver); sets s->api. 0 or -1. */
 int proxy_api_init(proxy_server_t *s, h2o_loop_t *loop);
 /** Frees the API state once its thread is joined and the store is gone. */
@@ -58,6 +66,8 @@ void proxy_api_tasks_register(proxy_server_t *s, h2o_hostconf_t *host);
 void api_send_json(h2o_req_t *req, int status, json_t *doc);
 /** {"error": msg} with status. */
 void api_send_error(h2o_req_t *req, int status, const char *msg);
+/** 204 with X-Kapacitor-Version and no body. */
+void api_send_no_content(h2o_req_t *req);
 /** Adds X-Kapacitor-Version. */
 void api_add_headers(h2o_req_t *req);
 #endif

@@ -1,8 +1,10 @@
 /* proxy/write.c - POST /write and /api/v2/write: forward the body, and tee the points of the
  * db.rp some consumer wants.
  *
- * The tee copy is parsed before forwarding (lines without a timestamp are stamped once, here, and
- * the forwarded body carries the same stamp) but handed to the engine only once the upstream has
+ * A body whose every line has a timestamp (a cheap scan, eng_lp_all_stamped) is forwarded at once
+ * and its tee copy parsed while the upstream works. Any other is parsed before forwarding (lines
+ * without a timestamp are stamped once, here, and the forwarded body carries the same stamp).
+ * Either way the points are handed to the engine only once the upstream has
  * answered 204, or 400 (a partial write stores the good lines): the engine never sees points that
  * InfluxDB refused, and a client's retry after a 5xx does not reach it twice. With subscriptions
  * on, a db.rp farad is subscribed to is not teed here: InfluxDB's push delivers it (subs.h). */
@@ -16,19 +18,35 @@
 
 struct tee_job {
     proxy_thread_t *t;
-    eng_batch_t *batch;
+    eng_batch_t *batch;      /* NULL: nothing to tee */
+    bool parsed;             /* batch is final */
+    bool answered;           /* the upstream's status came before the parse ended: in status */
+    int status;
 };
 
-static void on_upstream_status(void *data, int status)
+/* The upstream answered and the body is parsed: the batch goes to the engine or back. */
+static void deliver(struct tee_job *job, int status)
 {
-    struct tee_job *job = data;
     eng_batch_t *b = job->batch;
     job->batch = NULL;
+    if (b == NULL)
+        return;
     /* asked again now: a db.rp linked since the request came in is delivered by its subscription */
     if ((status == 204 || status == 400) && !proxy_subs_covers(job->t->server->subs, b->db, b->rp) &&
         proxy_tee_send(&job->t->tee, b))
         return;
     proxy_tee_put(&job->t->tee, b);
+}
+
+static void on_upstream_status(void *data, int status)
+{
+    struct tee_job *job = data;
+    if (job->parsed) {
+        deliver(job, status);
+        return;
+    }
+    job->answered = true;
+    job->status = status;
 }
 
 static bool is_gzip(h2o_req_t *req)
@@ -130,9 +148,32 @@ static struct tee_job *tee_prepare(h2o_req_t *req, proxy_thread_t *t, fa_str_t d
         return NULL;
     }
     struct tee_job *job = h2o_mem_alloc_pool(&req->pool, sizeof(*job));
-    job->t = t;
-    job->batch = ps.batch;
+    *job = (struct tee_job){ .t = t, .batch = ps.batch, .parsed = true };
     return job;
+}
+
+/* Forwards a body that needs no stamping at once, and parses its tee copy while the upstream
+ * works on it: the parse adds nothing to the write's latency. */
+static void forward_then_parse(h2o_req_t *req, proxy_thread_t *t, fa_str_t db, fa_str_t rp, h2o_iovec_t precision,
+                               proxy_fwd_opts_t *o)
+{
+    struct tee_job *job = h2o_mem_alloc_pool(&req->pool, sizeof(*job));
+    *job = (struct tee_job){ .t = t };
+    o->on_status = on_upstream_status;
+    o->data = job;
+    proxy_forward(req, o);
+    int64_t mult;
+    struct parsed ps;
+    if (eng_lp_precision(fa_str(precision.base, precision.len), false, &mult) == 0 &&
+        parse_body(req, t, db, rp, mult, &ps) == 0) {
+        if (ps.batch->n == 0)
+            proxy_tee_put(&t->tee, ps.batch);
+        else
+            job->batch = ps.batch;
+    }
+    job->parsed = true;
+    if (job->answered)
+        deliver(job, job->status);
 }
 
 static int handle_write(h2o_req_t *req, h2o_iovec_t db, h2o_iovec_t rp, h2o_iovec_t precision, proxy_fwd_opts_t *o)
@@ -146,6 +187,10 @@ static int handle_write(h2o_req_t *req, h2o_iovec_t db, h2o_iovec_t rp, h2o_iove
     fa_str_t frp = rp.len != 0 ? fa_str(rp.base, rp.len) : fa_str_c(t->server->filter.default_rp);
     if (fdb.len != 0 && req->entity.len != 0 && proxy_tee_wanted(&t->server->filter, t->server->ingest, fdb, frp) &&
         !proxy_subs_covers(t->server->subs, fdb, frp)) {
+        if (!is_gzip(req) && eng_lp_all_stamped(req->entity.base, req->entity.len)) {
+            forward_then_parse(req, t, fdb, frp, precision, o);
+            return 0;
+        }
         struct tee_job *job = tee_prepare(req, t, fdb, frp, precision, o);
         if (job != NULL) {
             o->on_status = on_upstream_status;

@@ -1,4 +1,5 @@
-/* recorder/copy.c - points into farad.recording_points with COPY (text format), and back.
+/* recorder/copy.c - rec_copy_points / rec_read_points over the columnar blocks (blocks.c) and the
+ * version-1 rows; the version-1 COPY text encoder (farad.recording_points_v1), and back.
  *
  * Encoding, one row per point, columns tab-separated (rec_copy_columns):
  *   recording_id  seq  time  time_ns  db  rp  measurement  tags  fields  batch_seq  batch_group  query_node
@@ -912,7 +913,7 @@ static bool same_source(PGresult *res, int row, const eng_batch_t *b, int64_t ba
     return bs == batch_seq && fa_str_eq(col(res, row, COL_DB), b->db) && fa_str_eq(col(res, row, COL_RP), b->rp);
 }
 
-/* Points of a recording made before schema version 2 (farad.recording_points_v1), as rec_read_points. */
+/* Points of a recording made before schema version 3 (farad.recording_points_v1), as rec_read_points. */
 static int read_points_v1(PGconn *pg, fa_str_t recording_id, int64_t from_seq, uint32_t max, eng_batch_t *b,
                           rec_read_out_t *out, char *err, size_t errlen)
 {
@@ -1004,7 +1005,7 @@ int rec_read_points(PGconn *pg, fa_str_t recording_id, int64_t from_seq, uint32_
     rec_blocks_close(rd);
     if (rc != FA_OK)
         return rc;
-    if (b->n == 0) /* nothing in blocks from there: a recording made before version 2? */
+    if (b->n == 0) /* nothing in blocks from there: a recording made before version 3? */
         return read_points_v1(pg, recording_id, from_seq, max, b, out, err, errlen);
     if (b->n < max) {
         char *rid = strndup(recording_id.ptr ? recording_id.ptr : "", recording_id.len);

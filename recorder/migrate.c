@@ -96,7 +96,23 @@ static const char m1_sql[] =
     "  primary key (replay_id, seq)\n"
     ");\n";
 
-/* 2: recorded points as columnar blocks (recorder/blocks.c): one row per (segment, series, batch)
+/* 2: the batches of batch recordings: one row per batch a query node produced, with the bounds
+ * of its query run and its tmax (a batch's time, which its points alone do not give back). */
+static const char m2_sql[] =
+    "create table farad.recording_batches (\n"
+    "  recording_id text not null references farad.recordings (id) on delete cascade,\n"
+    "  batch_seq bigint not null,\n"
+    "  query_node integer not null,\n"
+    "  batch_group text collate \"C\" not null,\n"
+    "  measurement text collate \"C\" not null,\n"
+    "  start_ns bigint not null,\n"
+    "  stop_ns bigint not null,\n"
+    "  tmax_ns bigint not null,\n"
+    "  points integer not null,\n"
+    "  primary key (recording_id, batch_seq)\n"
+    ");\n";
+
+/* 3: recorded points as columnar blocks (recorder/blocks.c): one row per (segment, series, batch)
  * with the points' seqs, times and field values in arrays, written and read with binary COPY.
  * The version-1 table stays, renamed recording_points_v1 (its recordings replay from it), and
  * farad.recording_points becomes a view over both with version 1's columns and values: one row
@@ -104,7 +120,7 @@ static const char m1_sql[] =
  * version-1 encoder did). Arrays are stored uncompressed (storage external) and rows stay inline up
  * to a page (toast_tuple_target): pglz and out-of-line TOAST rows would cost more CPU than the
  * disk they save. */
-static const char m2_sql[] =
+static const char m3_sql[] =
     "alter table farad.recording_points rename to recording_points_v1;\n"
     "alter index farad.recording_points_pkey rename to recording_points_v1_pkey;\n"
     "alter index farad.recording_points_measurement_time rename to recording_points_v1_measurement_time;\n"
@@ -219,7 +235,8 @@ static const char m2_sql[] =
 
 static const migration_t migrations[] = {
     { 1, "tasks, templates, recordings, recording_points, replays, replay_outputs", m1_sql },
-    { 2, "recording_blocks (columnar points), recording_points a view", m2_sql },
+    { 2, "recording_batches", m2_sql },
+    { 3, "recording_blocks (columnar points), recording_points a view", m3_sql },
 };
 enum { N_MIGRATIONS = sizeof migrations / sizeof migrations[0] };
 

@@ -984,18 +984,29 @@ static void post_replay(rec_rr_t *r, struct rr_call *c, json_t *body, bool live_
     }
     if (!live_query) {
         bool known = false;
+        char rtype[8] = "", ttype[8] = "";
         pthread_mutex_lock(&r->mu);
-        known = item_find(r, RR_RECORDING, rec) != NULL;
+        rr_item_t *ri = item_find(r, RR_RECORDING, rec);
+        if ((known = ri != NULL))
+            snprintf(rtype, sizeof rtype, "%s", ri->type);
         pthread_mutex_unlock(&r->mu);
         PGconn *pg = known ? NULL : conn(r, err, sizeof err);
         if (pg != NULL) {
             const char *p[1] = { rec };
-            PGresult *res = PQexecParams(pg, "select 1 from farad.recordings where id = $1", 1, NULL, p, NULL, NULL, 0);
+            PGresult *res = PQexecParams(pg, "select type from farad.recordings where id = $1", 1, NULL, p, NULL, NULL, 0);
             known = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+            if (known)
+                snprintf(rtype, sizeof rtype, "%s", PQgetvalue(res, 0, 0));
             PQclear(res);
         }
-        if (!known) {
-            answer_error(c, 404, "unknown recording %s", rec);
+        /* Kapacitor's text when a stream recording meets a batch task or the reverse */
+        bool mismatch = known && rr_task_type(task, j->script, j->dbrps, j->n_dbrps, ttype, err, sizeof err) == 0 &&
+                        strcmp(rtype, ttype) != 0;
+        if (!known || mismatch) {
+            if (mismatch)
+                answer_error(c, 400, "found recording of wrong type, check task type matches recording.");
+            else
+                answer_error(c, 404, "unknown recording %s", rec);
             fa_arena_deinit(&j->arena);
             free(j);
             return;
@@ -1023,6 +1034,98 @@ static void post_replay(rec_rr_t *r, struct rr_call *c, json_t *body, bool live_
     j->item = it;
     j->query = live_query ? strdup(query) : NULL;
     job_start(r, c, j, rr_replay_main);
+}
+
+/* [start, stop] of a batch recording or replay-live batch: "start" (or "past" before "stop"),
+ * "stop" defaulting to now. false when answered 400. */
+static bool batch_range(struct rr_call *c, json_t *body, int64_t *start, int64_t *stop)
+{
+    const char *start_s = jstr(body, "start"), *stop_s = jstr(body, "stop"), *past_s = jstr(body, "past");
+    int64_t past = 0;
+    *stop = rr_now();
+    if (*stop_s != '\0' && parse_rfc3339(stop_s, stop) != 0) {
+        answer_error(c, 400, "invalid stop time \"%s\": want RFC 3339", stop_s);
+        return false;
+    }
+    if (*start_s == '\0' && *past_s == '\0') {
+        answer_error(c, 400, "must provide start time");
+        return false;
+    }
+    if (*start_s != '\0' && parse_rfc3339(start_s, start) != 0) {
+        answer_error(c, 400, "invalid start time \"%s\": want RFC 3339", start_s);
+        return false;
+    }
+    if (*start_s == '\0' && (rr_parse_duration(past_s, &past) != 0 || past <= 0)) {
+        answer_error(c, 400, "invalid past duration \"%s\"", past_s);
+        return false;
+    }
+    if (*start_s == '\0')
+        *start = *stop - past;
+    if (*start > *stop) {
+        answer_error(c, 400, "start time must be before stop time");
+        return false;
+    }
+    return true;
+}
+
+/* POST /recordings/batch and /replays/batch (replay-live batch). */
+static void post_batch(rec_rr_t *r, struct rr_call *c, json_t *body, rr_kind_t kind)
+{
+    char id[256], err[512], type[8];
+    const char *task = jstr(body, "task"), *clock = jstr(body, "clock");
+    int64_t start, stop;
+    if (*clock == '\0')
+        clock = "fast";
+    if (kind == RR_REPLAY && strcmp(clock, "fast") != 0 && strcmp(clock, "real") != 0) {
+        answer_error(c, 400, "invalid clock type \"%s\": must be fast or real", clock);
+        return;
+    }
+    if (*task == '\0') {
+        answer_error(c, 400, "must provide task");
+        return;
+    }
+    if (!batch_range(c, body, &start, &stop) || jobs_full(r, c) || !new_id(r, c, body, kind, id, sizeof id))
+        return;
+    rr_job_t *j = calloc(1, sizeof *j);
+    if (j == NULL) {
+        answer_error(c, 500, "%s %s: out of memory", kind == RR_RECORDING ? "recording" : "replay", id);
+        return;
+    }
+    fa_arena_init(&j->arena, 4096, 0);
+    rr_item_t *it = NULL;
+    if (find_task(r, task, &j->arena, &j->script, &j->dbrps, &j->n_dbrps, err, sizeof err) != 0) {
+        answer_error(c, 404, "unknown task %s", task);
+        goto Fail;
+    }
+    if (rr_task_type(task, j->script, j->dbrps, j->n_dbrps, type, err, sizeof err) != 0) {
+        answer_error(c, 400, "%s", err);
+        goto Fail;
+    }
+    if (strcmp(type, "batch") != 0) {
+        answer_error(c, 400, "task %s is not a batch task: %s", task,
+                     kind == RR_RECORDING ? "record it with a stream or query recording" : "replay it with replay-live query");
+        goto Fail;
+    }
+    if ((it = item_new(r, kind, id)) == NULL) {
+        answer_error(c, 500, "%s: out of memory", id);
+        goto Fail;
+    }
+    snprintf(it->task, sizeof it->task, "%s", task);
+    snprintf(it->type, sizeof it->type, "batch");
+    snprintf(it->clock, sizeof it->clock, "%s", clock);
+    it->rec_time = json_is_true(json_object_get(body, "recording-time"));
+    it->capture = json_is_true(json_object_get(body, "capture"));
+    if (!item_add(r, c, it))
+        goto Fail;
+    j->item = it;
+    j->start = start;
+    j->stop = stop;
+    j->live_batch = kind == RR_REPLAY;
+    job_start(r, c, j, kind == RR_RECORDING ? rr_batch_recording_main : rr_replay_main);
+    return;
+Fail:
+    fa_arena_deinit(&j->arena);
+    free(j);
 }
 
 /* ---- GET and DELETE ---- */
@@ -1249,11 +1352,8 @@ static void run_call(rec_rr_t *r, struct rr_call *c)
             post_stream(r, c, body);
         else if (kind == RR_RECORDING && strcmp(path, "query") == 0)
             post_query(r, c, body);
-        else if (strcmp(path, "batch") == 0 && *jstr(body, "start") == '\0')
-            answer_error(c, 400, "must provide start time");
         else if (strcmp(path, "batch") == 0)
-            answer_error(c, 501, "batch %s are not supported yet: they need the batch query node",
-                         kind == RR_RECORDING ? "recordings" : "replays");
+            post_batch(r, c, body, kind);
         else if (kind == RR_REPLAY && *path == '\0')
             post_replay(r, c, body, false);
         else if (kind == RR_REPLAY && strcmp(path, "query") == 0)

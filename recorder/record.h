@@ -9,8 +9,9 @@
  * stream_buffer bytes the point is dropped and counted); the recorder thread swaps the buffer out
  * every second (or at 32 MiB) and writes it as columnar blocks into farad.recording_blocks
  * (recorder/blocks.h, binary COPY). At the wall-clock stop the task is removed
- * and the rest written, whether or not data came. Query recordings and replays each run on a job
- * thread with their own connection (at most max_jobs at once).
+ * and the rest written, whether or not data came. Query and batch recordings and replays each run
+ * on a job thread with their own connection (at most max_jobs at once); a batch recording runs
+ * the task's query nodes over its range (batchrec.c) and keeps each batch with its query node.
  *
  * Status. running | finished | failed. A recording that dropped points, or met a PostgreSQL error,
  * ends failed with the error saying what was lost; the in-memory state answers GET while

@@ -433,7 +433,7 @@ static bool replay_chunk(void *ud, eng_batch_t *b, const rec_read_out_t *out)
     return true;
 }
 
-/* The recording's blocks (schema version 2) in seq order; false when it has none. */
+/* The recording's blocks (schema version 3) in seq order; false when it has none. */
 static bool replay_blocks(replay_t *x, int64_t total)
 {
     replay_chunks_t c = { x, total };
@@ -449,7 +449,7 @@ static bool replay_blocks(replay_t *x, int64_t total)
 }
 
 /* The recording's points in seq order: its blocks, or else (a recording made before schema
- * version 2) its rows, chunk by chunk. */
+ * version 3) its rows, chunk by chunk. */
 static void replay_recording(replay_t *x, int64_t total)
 {
     if (replay_blocks(x, total))
@@ -514,7 +514,7 @@ void *rr_replay_main(void *arg)
     memset(&terr, 0, sizeof terr);
     int64_t t0 = mono();
     x.pg = rr_connect(x.rr->o.dsn, x.err, sizeof x.err);
-    if (x.pg == NULL && (x.capture || j->query == NULL)) {
+    if (x.pg == NULL && (x.capture || (j->query == NULL && !j->live_batch))) {
         x.failed = true;
         goto Done;
     }
@@ -534,8 +534,13 @@ void *rr_replay_main(void *arg)
         x.task = NULL;
         goto Done;
     }
-    if (j->query != NULL)
+    if (j->live_batch)
+        x.failed = rr_replay_live_batch(x.rr, j, x.task, &x.n_points, x.err, sizeof x.err) != 0;
+    else if (j->query != NULL)
         replay_query(&x);
+    else if (rr_recording_is_batch(x.pg, x.it->recording))
+        x.failed = rr_replay_batches(x.rr, x.it, x.pg, x.task, recording_points(x.pg, x.it->recording), &x.n_points,
+                                     x.err, sizeof x.err) != 0;
     else
         replay_recording(&x, recording_points(x.pg, x.it->recording));
     if (x.capture)

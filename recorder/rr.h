@@ -44,6 +44,8 @@ typedef struct rr_job {
     eng_dbrp_t *dbrps;
     uint32_t n_dbrps;
     char *query;             /* query recordings, replay-live query */
+    int64_t start, stop;     /* batch recordings and replay-live batch: the range of ticks */
+    bool live_batch;         /* a replay-live batch */
     fa_arena_t arena;
     pthread_t thread;
     atomic_bool done;
@@ -139,4 +141,24 @@ int64_t rr_read_blocks(const char *dsn, const char *recording, bool threaded, rr
                        void *ud, atomic_bool *cancel, char *err, size_t errlen);
 /** The job thread of a query recording. */
 void *rr_query_recording_main(void *arg);
+/* ---- batchrec.c ---- */
+/** The job thread of a batch recording: the task's query nodes run over [j->start, j->stop] as a
+ * batch replay schedules them; every batch they produce goes through an rr_writer (batch_seq,
+ * group, query_node) and its bounds and tmax into farad.recording_batches. */
+void *rr_batch_recording_main(void *arg);
+/** Compiles a task to learn its type: "stream" or "batch" into type (8 bytes). 0, or -1 with err. */
+int rr_task_type(const char *id, const char *script, const eng_dbrp_t *dbrps, uint32_t n_dbrps, char *type, char *err,
+                 size_t errlen);
+/** An InfluxQL duration ("1h", "90m", "1h30m", "10s", "500ms", "10u", "3d", "1w"). 0 or -1. */
+int rr_parse_duration(const char *s, int64_t *out);
+/** Whether recording id is of type batch (false when it is not there). */
+bool rr_recording_is_batch(PGconn *pg, const char *id);
+/** Replays batch recording it->recording into batch task t: each recorded batch, in batch_seq
+ * order, to the children of its query node, as a batch with its recorded tmax; clock and
+ * recording-time as it says. *n_points counts the points fed. 0, or -1 with err. */
+int rr_replay_batches(rec_rr_t *r, rr_item_t *it, PGconn *pg, eng_task_t *t, int64_t total, uint64_t *n_points,
+                      char *err, size_t errlen);
+/** Replay-live batch: t's queries over [j->start, j->stop] upstream, straight into t (clock and
+ * recording-time as for recordings); nothing stored. 0, or -1 with err. */
+int rr_replay_live_batch(rec_rr_t *r, rr_job_t *j, eng_task_t *t, uint64_t *n_points, char *err, size_t errlen);
 #endif

@@ -310,7 +310,7 @@ int rec_copy_points(PGconn *pg, const rec_copy_meta_t *m, const eng_batch_t *b, 
                     char *err, size_t errlen);
 /** Reads up to max points of a recording with seq >= from_seq, in seq order, into b (reset
  * first); stops early where db, rp or the batch changes so that b holds one db.rp and one batch.
- * From its blocks, or from farad.recording_points_v1 for a recording made before schema version 2.
+ * From its blocks, or from farad.recording_points_v1 for a recording made before schema version 3.
  * Tags come back sorted, fields in jsonb's key order. FA_OK or FA_EPG / FA_ENOMEM with err. */
 int rec_read_points(PGconn *pg, fa_str_t recording_id, int64_t from_seq, uint32_t max, eng_batch_t *b,
                     rec_read_out_t *out, char *err, size_t errlen);

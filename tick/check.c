@@ -436,21 +436,35 @@ static tick_call_t *synth_call(checker_t *c, const tick_call_t *at, const char *
 }
 
 /* deadman(threshold, interval[, λ]) = stats(interval).align() |derivative('emitted')
- * .unit(interval).nonNegative() |alert().crit(lambda: "emitted" <= threshold [AND λ]) */
+ * .unit(interval).nonNegative().as('emitted') |alert().crit(lambda: "emitted" <= threshold [AND λ]) */
 static tick_pnode_t *deadman(checker_t *c, tick_pnode_t *parent, const tick_call_t *call)
 {
-    tick_pnode_t *stats = new_node(c, tick_schema_node(FA_STR_LIT("stats")), "stats", call, call->pos);
+    /* the nodes read their arguments from their own calls: stats(interval), derivative('emitted') */
+    tick_call_t *stats_call = synth_call(c, call, "stats", 1);
+    stats_call->kind = call->kind;
+    stats_call->args[0] = call->args[1];
+    tick_call_t *der_call = synth_call(c, call, "derivative", 1);
+    der_call->kind = call->kind;
+    tick_expr_t *field = alloc(c, sizeof *field);
+    field->kind = TICK_EX_STRING;
+    field->pos = call->pos;
+    field->v.str = FA_STR_LIT("emitted");
+    der_call->args[0] = field;
+    tick_pnode_t *stats = new_node(c, tick_schema_node(FA_STR_LIT("stats")), "stats", stats_call, call->pos);
     stats->wants = TICK_EDGE_NONE;
     stats->watch = parent;
     tick_call_t *align = synth_call(c, call, "align", 0);
     add_prop(c, stats, align);
 
-    tick_pnode_t *der = new_node(c, tick_schema_node(FA_STR_LIT("derivative")), "derivative", call, call->pos);
+    tick_pnode_t *der = new_node(c, tick_schema_node(FA_STR_LIT("derivative")), "derivative", der_call, call->pos);
     attach(c, stats, der);
     tick_call_t *unit = synth_call(c, call, "unit", 1);
     unit->args[0] = call->args[1];
     add_prop(c, der, unit);
     add_prop(c, der, synth_call(c, call, "nonNegative", 0));
+    tick_call_t *as = synth_call(c, call, "as", 1); /* Kapacitor: d.As = "emitted" */
+    as->args[0] = field;
+    add_prop(c, der, as);
 
     tick_pnode_t *alert = new_node(c, tick_schema_node(FA_STR_LIT("alert")), "alert", call, call->pos);
     attach(c, der, alert);

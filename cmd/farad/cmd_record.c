@@ -19,6 +19,12 @@ static void sleep_ms(int ms)
         ;
 }
 
+/* the flags of the command being run */
+static struct {
+    const char *task, *duration, *id, *start, *stop, *past, *query, *type, *cluster, *recording;
+    bool no_wait, real_clock, rec_time;
+} o;
+
 /* POSTs body to path, then waits for the resource unless no_wait; prints its ID. */
 static int create_and_wait(const char *path, const fa_buf_t *body, bool no_wait, const char *what)
 {
@@ -72,12 +78,24 @@ static void put_opt(cli_jw_t *w, const char *key, const char *v)
     }
 }
 
-static int bad_arg(void (*usage)(void), const char *msg)
+/* Builds the request's JSON object with build() (false: err says why), POSTs it to path and
+ * waits as create_and_wait does. */
+static int post_built(const char *path, int (*build)(cli_jw_t *, cli_err_t *), const char *what)
 {
+    fa_buf_t body = FA_BUF_INIT;
     cli_err_t err;
-    usage();
-    cli_errf(&err, "%s", msg);
-    return cli_fail(&err);
+    cli_jw_t w;
+    cli_jw_init(&w, &body);
+    cli_jw_obj(&w);
+    if (build(&w, &err) != 0) {
+        fa_buf_deinit(&body);
+        return cli_fail(&err);
+    }
+    cli_jw_end(&w, '}');
+    cli_jw_finish(&w);
+    int rc = create_and_wait(path, &body, o.no_wait, what);
+    fa_buf_deinit(&body);
+    return rc;
 }
 
 /* start/stop from -start/-past/-stop as the CLI computes them (stop defaults to now). */
@@ -100,11 +118,6 @@ static int batch_range(const char *start_s, const char *stop_s, const char *past
 }
 
 /* ---- record ---- */
-
-static struct {
-    const char *task, *duration, *id, *start, *stop, *past, *query, *type, *cluster, *recording;
-    bool no_wait, real_clock, rec_time;
-} o;
 
 static const cli_flag_t rs_flags[] = {
     { "duration", CLI_FLAG_STR, &o.duration, NULL, "How long to record the data stream." },
@@ -189,19 +202,20 @@ static int record_stream(cli_jw_t *w, cli_err_t *err)
     return 0;
 }
 
-static int record_batch(cli_jw_t *w, cli_err_t *err)
+/* The body of a batch recording or live batch replay: task and the time range of its queries. */
+static int batch_body(cli_jw_t *w, void (*usage)(void), cli_err_t *err)
 {
     cli_time_t start, stop;
     if (o.task == NULL || !*o.task) {
-        rb_usage();
+        usage();
         return cli_errf(err, "task is required");
     }
     if ((o.start == NULL || !*o.start) && (o.past == NULL || !*o.past)) {
-        rb_usage();
+        usage();
         return cli_errf(err, "must set one of start or past flags.");
     }
     if (o.start != NULL && *o.start && o.past != NULL && *o.past) {
-        rb_usage();
+        usage();
         return cli_errf(err, "cannot set both start and past flags.");
     }
     if (batch_range(o.start, o.stop, o.past, &start, &stop, err) != 0)
@@ -213,6 +227,8 @@ static int record_batch(cli_jw_t *w, cli_err_t *err)
     put_time(w, "stop", &stop);
     return 0;
 }
+
+static int record_batch(cli_jw_t *w, cli_err_t *err) { return batch_body(w, rb_usage, err); }
 
 static int record_query(cli_jw_t *w, cli_err_t *err)
 {
@@ -237,9 +253,7 @@ int cmd_record(int argc, char **argv)
     void (*usage)(void);
     int (*build)(cli_jw_t *, cli_err_t *);
     const char *path;
-    fa_buf_t body = FA_BUF_INIT;
     cli_err_t err;
-    cli_jw_t w;
     int npos, rc;
 
     if (argc < 2) {
@@ -259,17 +273,7 @@ int cmd_record(int argc, char **argv)
     }
     if ((rc = cli_flags_parse(flags, argc - 2, argv + 2, &npos, usage)) >= 0)
         return rc;
-    cli_jw_init(&w, &body);
-    cli_jw_obj(&w);
-    if (build(&w, &err) != 0) {
-        fa_buf_deinit(&body);
-        return cli_fail(&err);
-    }
-    cli_jw_end(&w, '}');
-    cli_jw_finish(&w);
-    rc = create_and_wait(path, &body, o.no_wait, "recording");
-    fa_buf_deinit(&body);
-    return rc;
+    return post_built(path, build, "recording");
 }
 
 /* ---- replay ---- */
@@ -304,33 +308,34 @@ static void replay_tail(cli_jw_t *w)
     cli_jw_str(w, o.real_clock ? "real" : "fast");
 }
 
+static int replay_body(cli_jw_t *w, cli_err_t *err)
+{
+    if (o.recording == NULL || !*o.recording) {
+        cmd_replay_usage();
+        return cli_errf(err, "must pass recording ID");
+    }
+    if (o.task == NULL || !*o.task) {
+        cmd_replay_usage();
+        return cli_errf(err, "must pass task ID");
+    }
+    cli_jw_key(w, "id"); /* always sent, "" meaning "choose one" */
+    cli_jw_str(w, o.id ? o.id : "");
+    cli_jw_key(w, "recording");
+    cli_jw_str(w, o.recording);
+    cli_jw_key(w, "task");
+    cli_jw_str(w, o.task);
+    replay_tail(w);
+    return 0;
+}
+
 int cmd_replay(int argc, char **argv)
 {
-    fa_buf_t body = FA_BUF_INIT;
-    cli_jw_t w;
     int npos, rc;
 
     memset(&o, 0, sizeof o);
     if ((rc = cli_flags_parse(replay_flags, argc - 1, argv + 1, &npos, cmd_replay_usage)) >= 0)
         return rc;
-    if (o.recording == NULL || !*o.recording)
-        return bad_arg(cmd_replay_usage, "must pass recording ID");
-    if (o.task == NULL || !*o.task)
-        return bad_arg(cmd_replay_usage, "must pass task ID");
-    cli_jw_init(&w, &body);
-    cli_jw_obj(&w);
-    cli_jw_key(&w, "id"); /* always sent, "" meaning "choose one" */
-    cli_jw_str(&w, o.id ? o.id : "");
-    cli_jw_key(&w, "recording");
-    cli_jw_str(&w, o.recording);
-    cli_jw_key(&w, "task");
-    cli_jw_str(&w, o.task);
-    replay_tail(&w);
-    cli_jw_end(&w, '}');
-    cli_jw_finish(&w);
-    rc = create_and_wait(CLI_API "/replays", &body, o.no_wait, "replay");
-    fa_buf_deinit(&body);
-    return rc;
+    return post_built(CLI_API "/replays", replay_body, "replay");
 }
 
 /* ---- replay-live ---- */
@@ -387,26 +392,8 @@ static void rlq_usage(void)
 
 static int live_batch(cli_jw_t *w, cli_err_t *err)
 {
-    cli_time_t start, stop;
-    if (o.task == NULL || !*o.task) {
-        rlb_usage();
-        return cli_errf(err, "task is required");
-    }
-    if ((o.start == NULL || !*o.start) && (o.past == NULL || !*o.past)) {
-        rlb_usage();
-        return cli_errf(err, "must set one of start or past flags.");
-    }
-    if (o.start != NULL && *o.start && o.past != NULL && *o.past) {
-        rlb_usage();
-        return cli_errf(err, "cannot set both start and past flags.");
-    }
-    if (batch_range(o.start, o.stop, o.past, &start, &stop, err) != 0)
+    if (batch_body(w, rlb_usage, err) != 0)
         return -1;
-    put_opt(w, "id", o.id);
-    cli_jw_key(w, "task");
-    cli_jw_str(w, o.task);
-    put_time(w, "start", &start);
-    put_time(w, "stop", &stop);
     replay_tail(w);
     return 0;
 }
@@ -429,9 +416,7 @@ static int live_query(cli_jw_t *w, cli_err_t *err)
 
 int cmd_replay_live(int argc, char **argv)
 {
-    fa_buf_t body = FA_BUF_INIT;
     cli_err_t err;
-    cli_jw_t w;
     int npos, rc;
     bool batch;
 
@@ -450,15 +435,5 @@ int cmd_replay_live(int argc, char **argv)
     }
     if ((rc = cli_flags_parse(batch ? rlb_flags : rlq_flags, argc - 2, argv + 2, &npos, batch ? rlb_usage : rlq_usage)) >= 0)
         return rc;
-    cli_jw_init(&w, &body);
-    cli_jw_obj(&w);
-    if ((batch ? live_batch : live_query)(&w, &err) != 0) {
-        fa_buf_deinit(&body);
-        return cli_fail(&err);
-    }
-    cli_jw_end(&w, '}');
-    cli_jw_finish(&w);
-    rc = create_and_wait(batch ? CLI_API "/replays/batch" : CLI_API "/replays/query", &body, o.no_wait, "replay");
-    fa_buf_deinit(&body);
-    return rc;
+    return post_built(batch ? CLI_API "/replays/batch" : CLI_API "/replays/query", batch ? live_batch : live_query, "replay");
 }

@@ -223,6 +223,29 @@ Test(defs, restore_and_newest_first)
     cr_assert_eq(eng_defs_tasks(d, "o*", 0, out, 4), 1);
 }
 
+Test(defs, templates_newest_first_then_arrival_with_pattern_and_offset)
+{
+    eng_tmpl_t *tp[4];
+    tp[0] = eng_tmpl_from_store("t_a", "stream", tmpl, 100, 100);
+    tp[1] = eng_tmpl_from_store("t_b", "stream", tmpl, 300, 300);
+    tp[2] = eng_tmpl_from_store("x_c", "stream", tmpl, 100, 100); /* same time as t_a, came later */
+    tp[3] = eng_tmpl_from_store("t_d", "stream", tmpl, 200, 200);
+    for (int i = 0; i < 4; i++)
+        cr_assert_not_null(tp[i]);
+    eng_defs_restore(d, tp, 4, NULL, 0);
+    eng_tmpl_t *out[4];
+    cr_assert_eq(eng_defs_templates(d, NULL, 0, out, 4), 4);
+    const char *want[] = { "t_b", "t_d", "x_c", "t_a" };
+    for (int i = 0; i < 4; i++)
+        cr_assert_str_eq(out[i]->id, want[i], "place %d", i);
+    cr_assert_eq(eng_defs_templates(d, "t_*", 1, out, 4), 2);
+    cr_assert_str_eq(out[0]->id, "t_d");
+    cr_assert_str_eq(out[1]->id, "t_a");
+    cr_assert_eq(eng_defs_templates(d, "t_*", 0, out, 1), 1, "max bounds the count");
+    cr_assert_str_eq(out[0]->id, "t_b");
+    cr_assert_eq(eng_defs_templates(d, "none*", 0, out, 4), 0);
+}
+
 static void put(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");

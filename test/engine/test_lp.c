@@ -897,3 +897,36 @@ Test(lp, long_decimals_match_strtod, .timeout = 60)
     }
     free(body);
 }
+
+/* eng_lp_all_stamped: true only when no line would be stamped; conservative when unsure. */
+Test(lp, all_stamped_is_conservative)
+{
+#define STAMPED(s) eng_lp_all_stamped(s, sizeof(s) - 1)
+    cr_assert(STAMPED(""));
+    cr_assert(STAMPED("cpu,host=a v=1 1700000000000000000\n"));
+    cr_assert(STAMPED("cpu v=1 1\r\nmem v=2 -5\n\n# comment\n   \ncpu v=3 3"));
+    cr_assert(STAMPED("sys uptime_format=\"1 day, 3:02\",n=1i 1700000000\n"));
+    cr_assert(STAMPED("m s=\"a \\\"q\\\" b\" 12\n"));
+    cr_assert(!STAMPED("cpu v=1\n"));
+    cr_assert(!STAMPED("cpu v=1 1\ncpu v=2\n"));
+    cr_assert(!STAMPED("cpu v=12i\n"));
+    cr_assert(!STAMPED("cpu v=1 1 \n"));                 /* trailing blank: unsure */
+    cr_assert(!STAMPED("cpu v=\"x\"\n"));
+    cr_assert(!STAMPED("cpu,k=a\\ 1 v=\"x 12\n\" 3\n")); /* a string spanning lines */
+    cr_assert(!STAMPED("cpu k\\ 12\n"));                 /* an escaped space before the number */
+    cr_assert(!STAMPED("12\n"));
+#undef STAMPED
+    /* agrees with the parser on every shape it says yes to: nothing stamped */
+    static const char *const bodies[] = { "cpu v=1 1\nmem v=2 -5\n# c\n", "sys s=\"1 day, 3:02\",n=1i 1700000000\n" };
+    for (size_t i = 0; i < sizeof bodies / sizeof *bodies; i++) {
+        eng_batch_t bb;
+        eng_batch_init(&bb, 4096, 0);
+        eng_lp_opts_t o = { .precision_ns = 1, .now = 99, .want_stamps = true };
+        eng_lp_result_t r;
+        cr_assert(eng_lp_all_stamped(bodies[i], strlen(bodies[i])));
+        cr_assert_gt(eng_lp_parse(&bb, bodies[i], strlen(bodies[i]), &o, &r), 0);
+        cr_assert_eq(r.n_stamps, 0, "%s", bodies[i]);
+        cr_assert_eq(r.n_bad, 0, "%s", r.errors);
+        eng_batch_deinit(&bb);
+    }
+}

@@ -412,3 +412,46 @@ Test(taskmaster, dot_has_stats_as_attributes)
     fa_buf_deinit(&dot);
     finish();
 }
+
+static int64_t wall_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* Kapacitor's deadman ticks on the wall clock: when every series of the task stops, the live
+ * task is ticked anyway and the alert fires, with no idle flush configured. */
+Test(taskmaster, deadman_fires_when_all_data_stops)
+{
+    struct sink s;
+    sink_init(&s);
+    start(1, 16, 0);
+    eng_task_t *t = task_with_sink(
+        "dm", "dbrp \"db\".\"rp\"\nstream|from().measurement('cpu')|deadman(1.0, 200ms).levelField('level').messageField('message')\n", &s);
+    cr_assert_eq(t->wall_tick_ns, 200000000);
+    add(tm, t, ENG_OVERFLOW_DROP, -1);
+    char lp[256];
+    int64_t t0 = wall_now_ns();
+    snprintf(lp, sizeof lp, "cpu v=1 %" PRId64 "\ncpu v=2 %" PRId64 "\n", t0, t0 + 1000);
+    send(&prod, g, "db", "rp", lp);
+    nap_us(100000);
+    cr_assert_eq(atomic_load(&s.n), 0, "nothing while data is fresh: %s", sink_text(&s));
+    /* no more data: within a few intervals the deadman says the node is dead */
+    WAIT_FOR(strstr(sink_text(&s), "CRITICAL") != NULL, 3000);
+    const char *out = sink_text(&s);
+    cr_assert(strstr(out, "CRITICAL") != NULL, "no deadman alert: %s", out);
+    cr_assert(strstr(out, "is dead") != NULL, "%s", out);
+    /* data again: it recovers (OK) */
+    t0 = wall_now_ns();
+    snprintf(lp, sizeof lp, "cpu v=3 %" PRId64 "\n", t0);
+    unsigned before = atomic_load(&s.n);
+    for (int i = 0; i < 12 && strstr(sink_text(&s) + 0, "alive") == NULL; i++) {
+        snprintf(lp, sizeof lp, "cpu v=%d %" PRId64 "\n", i, wall_now_ns());
+        send(&prod, g, "db", "rp", lp);
+        nap_us(50000);
+    }
+    cr_assert_gt(atomic_load(&s.n), before);
+    cr_assert(strstr(sink_text(&s), "alive") != NULL, "no recovery: %s", sink_text(&s));
+    finish();
+}

@@ -105,6 +105,10 @@ Test(template, comparisons_if_else_and_pipelines)
                      "cpu=91.5 n=7   3.1|7   |");
     cr_assert_str_eq(render("{{ printf \"%d\" .Fields.value }}", ENG_TMPL_TEXT), "%!d(float64=91.5)");
     cr_assert_str_eq(render("{{ .Name | printf \"<%s>\" }}", ENG_TMPL_TEXT), "<cpu>");
+    /* Go's parsenum: widths up to 1e6 work; a longer number swallows the rest of the format */
+    cr_assert_str_eq(render("{{ printf \"%3d|\" 7 }}", ENG_TMPL_TEXT), "  7|");
+    cr_assert_str_eq(render("{{ printf \"%99999999999999999999d|\" 7 }}", ENG_TMPL_TEXT), "%!(NOVERB)%!(EXTRA int=7)");
+    cr_assert_str_eq(render("{{ printf \"%.99999999999999999999f|\" 7.5 }}", ENG_TMPL_TEXT), "%!(NOVERB)%!(EXTRA float64=7.5)");
 }
 
 Test(template, comparison_of_int_and_float_fails_as_in_go)

@@ -190,7 +190,13 @@ class ApiTasksMemoryTest(Base):
         # a body over api.max_body (64KiB here): 413 with a JSON error
         big = {"id": "big", "script": CPU_SCRIPT + "// " + "x" * 70000 + "\n", "dbrps": [{"db": "a", "rp": "b"}]}
         self.assertError(api(f, "POST", V1 + "/tasks", big), 413, "api.max_body")
-        self.assertError(api(f, "PUT", V1 + "/tasks"), 405)
+        self.assertError(api(f, "PUT", V1 + "/tasks"), 405, "use GET or POST on /tasks")
+        self.assertError(api(f, "PUT", V1 + "/templates"), 405, "use GET or POST on /templates")
+        self.assertError(api(f, "PUT", V1 + "/tasks/x"), 405, "use GET, PATCH or DELETE on /tasks/ID")
+        self.assertError(api(f, "PUT", V1 + "/templates/x"), 405, "use GET, PATCH or DELETE on /templates/ID")
+        self.assertError(api(f, "POST", V1 + "/tasks/x/out"), 405, "httpOut endpoints answer GET")
+        self.assertError(api(f, "GET", V1 + "/templates/x/y"), 404, "no template exists")
+        self.assertError(api(f, "PATCH", V1 + "/templates/x", raw=b'[1]'), 400, "invalid JSON")
         # none of them made a task
         r = api(f, "GET", V1 + "/tasks", params={"pattern": "x"})
         self.assertEqual(r.json()["tasks"], [])

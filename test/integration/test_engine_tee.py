@@ -40,20 +40,6 @@ def ingress(doc):
     return out
 
 
-def log_node_supported():
-    """Whether this build has the log() node yet (another helper's part of issue 4)."""
-    d = h.make_tmpdir("farad-test-probe")
-    tick = os.path.join(d, "p.tick")
-    data = os.path.join(d, "p.lp")
-    with open(tick, "w") as f:
-        f.write(ALERT_TICK)
-    with open(data, "w") as f:
-        f.write("cpu usage_idle=1 1\n")
-    r = subprocess.run([os.path.join(h.BUILD_DIR, "farad"), "test", "-tick", tick, "-data", data],
-                       capture_output=True, text=True, timeout=30)
-    return "not supported" not in r.stderr
-
-
 class FaradTestCommand(unittest.TestCase):
     def test_exact_output_in_time_order(self):
         d = h.make_tmpdir("farad-test")
@@ -91,10 +77,8 @@ class EngineTeeTest(unittest.TestCase):
         os.makedirs(os.path.join(cls.load, "tasks"))
         with open(os.path.join(cls.load, "tasks", "engwhere.tick"), "w") as f:
             f.write(WHERE_TICK)
-        cls.has_log = log_node_supported()
-        if cls.has_log:
-            with open(os.path.join(cls.load, "tasks", "englog.tick"), "w") as f:
-                f.write(ALERT_TICK)
+        with open(os.path.join(cls.load, "tasks", "englog.tick"), "w") as f:
+            f.write(ALERT_TICK)
         cls.stack = h.Stack(["-load-dir", cls.load, "-engine-threads", "2"])
         cls.farad = cls.stack.farad
         for db in ("engdb", "engdb2", "engother"):
@@ -123,8 +107,6 @@ class EngineTeeTest(unittest.TestCase):
         self.assertEqual(len(h.rows(self.stack.influxd.url, "SELECT * FROM cpu", db="engdb2")), 7)
 
     def test_log_line_for_points_written_through_the_proxy(self):
-        if not self.has_log:
-            self.skipTest("the log() node is not in this build yet (another helper's part of issue 4)")
         body = ("cpu,host=a usage_idle=50 %d\n" % (BASE_NS + 1)
                 + "cpu,host=b usage_idle=3 %d\n" % (BASE_NS + 2))
         self.assertEqual(h.write(self.stack.url, "engdb", body).status, 204)
@@ -137,6 +119,42 @@ class EngineTeeTest(unittest.TestCase):
         self.assertEqual(len(lines), 1, lines)
         self.assertIn("host", lines[0])
         self.assertIn("usage_idle", lines[0])
+
+
+@h.farad_only
+class TeeBatchesComeBackTest(unittest.TestCase):
+    """Writes answered 503 while influxd is down hand their tee batch back, on both paths (bodies
+    forwarded before their parse, and bodies stamped before forwarding): with a 4-slot tee ring,
+    a single lost batch would starve the tee once influxd is back."""
+
+    def test_outage_does_not_leak_tee_batches(self):
+        load = h.make_tmpdir("farad-load")
+        os.makedirs(os.path.join(load, "tasks"))
+        with open(os.path.join(load, "tasks", "engwhere.tick"), "w") as f:
+            f.write(WHERE_TICK)
+        stack = h.Stack(["-load-dir", load, "-tee-ring-slots", "4"])
+        try:
+            h.create_db(stack.influxd.url, "engdb2")
+            stack.influxd.stop()
+            for k in range(12):
+                stamped = h.write(stack.url, "engdb2", "cpu usage_idle=1 %d\n" % (BASE_NS + k))
+                unstamped = h.write(stack.url, "engdb2", "cpu usage_idle=2\n")
+                self.assertEqual((stamped.status, unstamped.status), (503, 503), (stamped, unstamped))
+            stack.influxd.start()
+            h.wait_for(lambda: h.write(stack.url, "engdb2", "warmup v=1 %d\n" % BASE_NS).status == 204,
+                       15, what="influxd back")
+            for k in range(10):
+                body = "".join("cpu,host=h%d usage_idle=%d %d\n" % (j, j, BASE_NS + 100 + 3 * k + j) for j in range(3))
+                self.assertEqual(h.write(stack.url, "engdb2", body).status, 204)
+            self.assertEqual(h.write(stack.url, "engdb2", "cpu,host=x usage_idle=7\n").status, 204)
+
+            def counted():
+                v = ingress(stack.farad.debug_vars()).get(("engdb2", "autogen", "cpu"))
+                return v is not None and v.get("points_received") == 31
+            h.wait_for(counted, 10, what="31 points of engdb2.autogen.cpu received by the engine")
+            self.assertEqual(len(h.rows(stack.influxd.url, "SELECT * FROM cpu", db="engdb2")), 31)
+        finally:
+            stack.stop()
 
 
 if __name__ == "__main__":

@@ -54,14 +54,29 @@ def body(n, first=0, measurement="cpu"):
                    for i in range(first, first + n))
 
 
-def exactly(farad, db, want, settle=1.5):
-    """Waits until farad counted `want` points for db.autogen, then checks no more arrive."""
-    h.wait_for(lambda: tee_points(farad.debug_vars(), db) >= want, 20,
+def exactly(farad, db, want, settle=1.5, base=0):
+    """Waits until farad counted `want` points for db.autogen (past `base`), then checks no more
+    arrive."""
+    h.wait_for(lambda: tee_points(farad.debug_vars(), db) >= base + want, 20,
                what="%d points of %s counted by farad" % (want, db))
     time.sleep(settle)
-    got = tee_points(farad.debug_vars(), db)
+    got = tee_points(farad.debug_vars(), db) - base
     if got != want:
         raise AssertionError("%s: farad counted %d points, want exactly %d" % (db, got, want))
+
+
+def primed(farad, influx_url, db):
+    """Waits until influxd pushes db.autogen's writes to farad: its subscriber service picks a new
+    or changed subscription up on its own time (seconds under load), so a probe point
+    (measurement `probe`) is written until farad counts one. Returns farad's count then, for
+    exactly(..., base=)."""
+    def seen():
+        h.write(influx_url, db, "probe v=1 %d\n" % NOW)
+        time.sleep(0.3)
+        return tee_points(farad.debug_vars(), db) > 0
+    h.wait_for(seen, 30, what="influxd pushing %s to farad" % db)
+    time.sleep(1)  # copies of the probe still in flight
+    return tee_points(farad.debug_vars(), db)
 
 
 @h.farad_only
@@ -96,7 +111,6 @@ class SubscriptionTest(unittest.TestCase):
     def linked(self, f, n):
         h.wait_for(lambda: f.debug_vars()["num_subscriptions"] == n, 20,
                    what="faradd linked on %d db.rp" % n)
-        time.sleep(0.5)  # influxd's subscriber service picks the new subscription up
 
     def test_created_on_start_with_the_advertised_url(self):
         url = self.influxd.url
@@ -121,9 +135,10 @@ class SubscriptionTest(unittest.TestCase):
         h.create_db(url, "s2")
         f = self.farad(["s2"])
         self.linked(f, 1)
+        base = primed(f, url, "s2")
         for k in range(5):
             self.assertEqual(h.write(url, "s2", body(40, k * 40)).status, 204)
-        exactly(f, "s2", 200)
+        exactly(f, "s2", 200, base=base)
         ingress = [v["points_received"] for t, v in h.kapacitor_stats(f.debug_vars(), "ingress")
                    if t.get("database") == "s2" and t.get("measurement") == "cpu"]
         self.assertEqual(ingress, [200])
@@ -138,9 +153,10 @@ class SubscriptionTest(unittest.TestCase):
         h.create_db(url, "s3x")
         f = self.farad(["s3"], ["-tee-dbrps", "*"])
         self.linked(f, 1)
+        base = primed(f, url, "s3")
         self.assertEqual(h.write(f.url, "s3", body(30)).status, 204)        # through the proxy
         self.assertEqual(h.write(url, "s3", body(20, 100)).status, 204)     # straight to influxd
-        exactly(f, "s3", 50)
+        exactly(f, "s3", 50, base=base)
         # a db.rp not subscribed (subs.include) is still teed by the proxy, once
         self.assertEqual(h.write(f.url, "s3x", body(7)).status, 204)
         exactly(f, "s3x", 7)
@@ -159,8 +175,9 @@ class SubscriptionTest(unittest.TestCase):
         self.assertEqual(self.name_of(g), name)
         self.assertEqual(ours(url, name), [(("s4", "autogen"), "ANY", (g.api,))])
         self.assertEqual(subs_stats(g.debug_vars())[1]["links"], 0, "the restart created a subscription")
+        base = primed(g, url, "s4")
         self.assertEqual(h.write(url, "s4", body(25)).status, 204)
-        exactly(g, "s4", 25)
+        exactly(g, "s4", 25, base=base)
         # a clean stop drops ours
         t0 = time.monotonic()
         g.stop()
@@ -194,9 +211,9 @@ class SubscriptionTest(unittest.TestCase):
         h.wait_for(lambda: ours(url, name) == [(("s6", "autogen"), "ANY", (f.api,))], 20,
                    what="the wrong destination repaired")
         self.assertGreaterEqual(subs_stats(f.debug_vars())[1]["repairs"], 1)
-        time.sleep(0.5)
+        base = primed(f, url, "s6")
         self.assertEqual(h.write(url, "s6", body(12)).status, 204)
-        exactly(f, "s6", 12)
+        exactly(f, "s6", 12, base=base)
 
     def test_excluded_ones_of_ours_are_dropped(self):
         url = self.influxd.url
@@ -258,9 +275,9 @@ class SubscriptionTest(unittest.TestCase):
             h.wait_for(lambda: f.debug_vars()["num_subscriptions"] == 1, 30,
                        what="linked once the upstream came")
             self.assertEqual(ours(late.url, tags["name"]), [(("s9", "autogen"), "ANY", (f.api,))])
-            time.sleep(0.5)
+            base = primed(f, late.url, "s9")
             self.assertEqual(h.write(late.url, "s9", body(9)).status, 204)
-            exactly(f, "s9", 9)
+            exactly(f, "s9", 9, base=base)
             f.stop()
             self.assertEqual(ours(late.url, tags["name"]), [])
         finally:

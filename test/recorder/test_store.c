@@ -149,12 +149,19 @@ Test(recorder, migrations_twice_are_a_no_op)
     char err[320];
     cr_assert_eq(PQstatus(pg), CONNECTION_OK, "%s", PQerrorMessage(pg));
     cr_assert_eq(rec_migrate(pg, err, sizeof err), rec_schema_version_latest(), "%s", err);
-    cr_assert_str_eq(sql1(pg, "select count(*) from pg_tables where schemaname = 'farad'"), "8");
-    cr_assert_str_eq(sql1(pg, "select count(*) from pg_views where schemaname = 'farad'"), "1");
-    cr_assert_str_eq(sql1(pg, "select count(*) from farad.schema_version"), "2");
+    char latest[16];
+    snprintf(latest, sizeof latest, "%d", rec_schema_version_latest());
+    cr_assert_str_eq(sql1(pg, "select count(*) from pg_tables where schemaname = 'farad'"
+                              " and tablename in ('schema_version', 'tasks', 'templates', 'recordings',"
+                              " 'recording_points_v1', 'recording_blocks', 'recording_batches', 'replays',"
+                              " 'replay_outputs')"),
+                     "9");
+    cr_assert_str_eq(sql1(pg, "select count(*) from pg_views where schemaname = 'farad'"
+                              " and viewname = 'recording_points'"), "1");
+    cr_assert_str_eq(sql1(pg, "select count(*) from farad.schema_version"), latest);
     sql_ok(pg, "insert into farad.tasks (id, type, script) values ('keep', 'stream', 'stream')");
     cr_assert_eq(rec_migrate(pg, err, sizeof err), rec_schema_version_latest(), "%s", err);
-    cr_assert_str_eq(sql1(pg, "select count(*) from farad.schema_version"), "2");
+    cr_assert_str_eq(sql1(pg, "select count(*) from farad.schema_version"), latest);
     cr_assert_str_eq(sql1(pg, "select script from farad.tasks where id = 'keep'"), "stream");
     cr_assert_str_eq(sql1(pg, "select count(*) from pg_indexes where schemaname = 'farad'"
                               " and indexname in ('recording_blocks_measurement_time', 'recording_points_v1_measurement_time')"),
@@ -936,7 +943,7 @@ Test(recorder, no_dsn_is_refused)
     cr_assert_str_eq(err, "recorder: no PostgreSQL DSN (pg.dsn)");
 }
 
-/* ---- columnar blocks (schema version 2) against the version-1 rows ---- */
+/* ---- columnar blocks (schema version 3) against the version-1 rows ---- */
 
 /* n points over 7 interleaved series; every type, missing fields, a key with two types, values
  * at the edges; the second half is batch 3 (group g=1, query node 2). */
@@ -1140,7 +1147,7 @@ Test(recorder, blocks_round_trip_and_view_match_version_1)
     PQfinish(pg);
 }
 
-Test(recorder, migration_2_keeps_version_1_recordings)
+Test(recorder, migration_3_keeps_version_1_recordings)
 {
     char sql[256], dsn[600], err[320];
     PGconn *admin = connect_dsn(test_dsn());
@@ -1161,7 +1168,7 @@ Test(recorder, migration_2_keeps_version_1_recordings)
         before = strdup(PQgetvalue(res, 0, 0));
         PQclear(res);
     }
-    cr_assert_eq(rec_migrate(pg, err, sizeof err), 2, "%s", err);
+    cr_assert_eq(rec_migrate(pg, err, sizeof err), rec_schema_version_latest(), "%s", err);
     PGresult *res = PQexec(pg, "select string_agg(concat_ws('|', seq, time, fields::text, tags::text), E'\\n'"
                                " order by seq) from farad.recording_points where recording_id = 'old'");
     cr_assert_eq(PQresultStatus(res), PGRES_TUPLES_OK, "%s", PQerrorMessage(pg));

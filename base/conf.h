@@ -43,6 +43,7 @@ typedef struct fa_conf {
     char *pg_dsn;                   /* pg.dsn (flag -pg): libpq connection string or URI, "" = none */
     uint64_t pg_queue;              /* pg.queue: requests waiting for the store thread at most */
     uint64_t pg_reconnect_max_ms;   /* pg.reconnect_max: longest pause between reconnect attempts */
+    uint64_t record_stream_buffer;  /* record.stream_buffer: bytes a stream recording stages between writes */
     /* subscriptions: farad as an InfluxDB subscription target (issue 7), like Kapacitor's [influxdb] */
     uint64_t subs_enabled;          /* subs.enabled (-subscribe): link subscriptions on the upstream */
     char *subs_name;                /* subs.name: "" = farad-<id>, the id persisted in data_dir/subs.id */

@@ -1,5 +1,7 @@
-/* bench/bench_record.c - recording throughput into PostgreSQL (rec_copy_points, COPY text format
- * with jsonb tags and fields) and reading a recording back in seq order (rec_read_points).
+/* bench/bench_record.c - recording throughput into PostgreSQL through the store's COPY requests
+ * (rec_copy_points: since schema version 3 columnar blocks, one segment per request, so small
+ * requests make small blocks; bench_replay measures the recording path itself) and reading a
+ * recording back in seq order (rec_read_points).
  *
  * Usage: bench_record [points, default 1000000] [points per batch, default 5000]
  * PostgreSQL: $FARAD_BENCH_PG_DSN, or else a private cluster started with scripts/pg.sh under
@@ -7,7 +9,7 @@
  *
  * Points look like Telegraf's cpu: 3 tags (host, cpu, region), 6 float fields and 1 int field.
  * Measured, wall clock:
- *   encode      rec_encode_points alone, one thread (the store thread's CPU cost)
+ *   encode      rec_encode_points alone, one thread (version 1's COPY text encoder, for comparison)
  *   direct      rec_copy_points on the bench's own connection, CPU of client and backend
  *   store xN    COPY requests through N rec_store_t (N connections), up to 4 in flight each
  *   read        rec_read_points chunks of 10000 on the bench's own connection */
@@ -228,7 +230,7 @@ int main(int argc, char **argv)
         die(dsn, PQerrorMessage(pg));
     if (rec_migrate(pg, err, sizeof err) < 0)
         die("migrate", err);
-    exec_sql(pg, "delete from farad.recording_points where recording_id = 'bench'");
+    exec_sql(pg, "delete from farad.recording_blocks where recording_id = 'bench'");
     exec_sql(pg, "checkpoint");
 
     /* direct: encode + COPY on this thread, CPU of both sides measured */
@@ -245,7 +247,7 @@ int main(int argc, char **argv)
         printf("direct: %.0f points/s wall; CPU per point: client %.2f us, backend %.2f us"
                " (= %.0f points per backend CPU-second)\n",
                (double)total / w, c * 1e6 / (double)total, b * 1e6 / (double)total, b > 0 ? (double)total / b : 0);
-        exec_sql(pg, "delete from farad.recording_points where recording_id = 'bench-direct'");
+        exec_sql(pg, "delete from farad.recording_blocks where recording_id = 'bench-direct'");
     }
 
     /* one store (one connection), then two side by side */
@@ -255,9 +257,9 @@ int main(int argc, char **argv)
         for (int i = 0; i < n_stores; i++)
             if ((stores[i] = rec_store_new(&o, err, sizeof err)) == NULL)
                 die("store", err);
-        exec_sql(pg, "delete from farad.recording_points where recording_id = 'bench'");
+        exec_sql(pg, "delete from farad.recording_blocks where recording_id = 'bench'");
         double rate = bench_store(stores, n_stores, batches, total, per);
-        printf("store x%d: %.0f points/s into farad.recording_points (%" PRIu64 " points, %u per COPY)\n", n_stores,
+        printf("store x%d: %.0f points/s into farad.recording_blocks (%" PRIu64 " points, %u per COPY)\n", n_stores,
                rate, total, per);
         for (int i = 0; i < n_stores; i++)
             rec_store_free(stores[i]);
@@ -288,11 +290,11 @@ int main(int argc, char **argv)
         if (n != total)
             die("read", "point count differs from what was written");
     }
-    PGresult *res = PQexec(pg, "select pg_size_pretty(pg_total_relation_size('farad.recording_points'))");
+    PGresult *res = PQexec(pg, "select pg_size_pretty(pg_total_relation_size('farad.recording_blocks'))");
     if (PQresultStatus(res) == PGRES_TUPLES_OK)
         printf("table + indexes: %s\n", PQgetvalue(res, 0, 0));
     PQclear(res);
-    exec_sql(pg, "delete from farad.recording_points where recording_id = 'bench'");
+    exec_sql(pg, "delete from farad.recording_blocks where recording_id = 'bench'");
     PQfinish(pg);
     stop_cluster(dir);
     eng_batch_deinit(&rb);

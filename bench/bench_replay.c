@@ -1,16 +1,23 @@
 /* bench/bench_replay.c - record and replay throughput (issue 6), on the code paths they use.
  *
- * Usage: bench_replay [points, default 1000000]
+ * Usage: bench_replay [points, default 1000000] [old-layout points, default points/10]
  * PostgreSQL: $FARAD_BENCH_PG_DSN, or else a private cluster started with scripts/pg.sh under
  * /tmp (FARAD_PG_FAST=1: fsync off) and removed at the end.
  *
- *   record   what a stream recording does per point: the sink encodes each point on its own as a
- *            COPY row (rec_encode_points of one point), the recorder thread COPYs the buffer
- *            every 4 MiB (rr_copy_text); points/s over both, wall clock, one thread each way
- *            would overlap them: this is the serial (pessimistic) figure.
- *   replay   what a replay does: rec_read_points chunks of 8192 in seq order, each point through
- *            eng_task_point of a `stream|from().measurement('cpu')|where(lambda: "usage_idle" < 50.0)`
- *            task, twice (the first read after a COPY also sets the rows' hint bits). Points look like Telegraf's cpu (3 tags, 6 float fields, 1 int field). */
+ *   record blocks  what a stream recording does: the sink stages each point on its own
+ *                  (rec_stage_point, as sink_point), the recorder thread writes the stage as
+ *                  columnar blocks every 32 MiB (STREAM_FLUSH_BYTES) (rr_write_stage: transpose + binary COPY); points/s
+ *                  over both, serial on one thread (pessimistic: the two overlap in faradd)
+ *   record rows    the same points through the version-1 path (a COPY text row per point into
+ *                  recording_points_v1), fewer points, for the ratio in the same run
+ *   replay blocks  what a replay does: rr_read_blocks (binary COPY TO, decoded into chunks of
+ *                  32768 points) feeding each point to eng_task_point of a
+ *                  `stream|from().measurement('cpu')|where(lambda: "usage_idle" < 50.0)` task;
+ *                  twice (the first read after a COPY also sets the rows' hint bits), then with
+ *                  the decoding on a second thread (threaded), then on the bench's connection
+ *                  (rec_blocks_next) for the backend's CPU per point
+ *   replay rows    rec_read_points of the version-1 rows, chunks of 8192, same task
+ * Points look like Telegraf's cpu (3 tags, 6 float fields, 1 int field), 4000 series. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +28,6 @@
 #include "base/err.h"
 #include "engine/task.h"
 #include "recorder/rr.h"
-
 static double now_s(void)
 {
     struct timespec ts;
@@ -108,50 +114,92 @@ static void cluster(char *dsn, size_t len, char *dir)
     dsn[strcspn(dsn, "\n")] = '\0';
 }
 
+typedef struct feed_ctx {
+    eng_task_t *t;
+    uint64_t fed;
+} feed_ctx_t;
+
+static bool feed_chunk(void *ud, eng_batch_t *b, const rec_read_out_t *out)
+{
+    (void)out;
+    feed_ctx_t *c = ud;
+    for (uint32_t i = 0; i < b->n; i++)
+        eng_task_point(c->t, b->db, b->rp, &b->points[i]);
+    c->fed += b->n;
+    return true;
+}
+
+static uint64_t passed(const eng_task_t *t) { return atomic_load(&t->nodes[t->n_nodes - 1].stats.emitted); }
+
+static void report(const char *what, uint64_t n, double wall, double cpu, double backend)
+{
+    printf("%-28s %8" PRIu64 " points %6.2f s wall = %9.0f points/s; CPU per point: farad %.2f us, PostgreSQL backend %.2f us\n",
+           what, n, wall, n / wall, cpu * 1e6 / n, backend * 1e6 / n);
+}
+
 int main(int argc, char **argv)
 {
     uint32_t n = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 1000000;
+    uint32_t n_old = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : n / 10;
     char dsn[512], dir[] = "/tmp/farad-bench-replay-XXXXXX", err[512];
     cluster(dsn, sizeof dsn, dir);
     PGconn *pg = rr_connect(dsn, err, sizeof err);
     if (pg == NULL)
         die("connect", err);
-    PQclear(PQexec(pg, "delete from farad.recording_points where recording_id = 'bench'"));
+    PQclear(PQexec(pg, "delete from farad.recording_blocks where recording_id in ('bench', 'bench_v1')"));
+    PQclear(PQexec(pg, "delete from farad.recording_points_v1 where recording_id = 'bench_v1'"));
+    if (n_old > n)
+        n_old = n;
 
     eng_batch_t b;
     eng_batch_init(&b, 1 << 20, 0);
     fill(&b, n);
+    int be = PQbackendPID(pg);
 
-    /* record: per-point encoding as the sink does, COPY every 4 MiB */
+    /* record, blocks: stage per point as the sink does, write every 8 MiB */
+    rec_stage_t st;
+    rec_stage_init(&st, 64u << 20);
+    fa_buf_t copy = FA_BUF_INIT;
+    static const rec_copy_meta_t sm = { .batch_seq = -1 };
+    int64_t seq = 0, bytes = 0;
+    double t0 = now_s(), c0 = thread_cpu_s(), b0 = proc_cpu_s(be);
+    for (uint32_t i = 0; i < n; i++) {
+        if (rec_stage_point(&st, &sm, b.db, b.rp, &b.points[i]) != 0)
+            die("stage", "full");
+        if (st.buf.len >= (32u << 20) || i + 1 == n) {
+            if (rr_write_stage(pg, "bench", &st, seq, &copy, err, sizeof err) != 0)
+                die("write", err);
+            seq += st.n;
+            bytes += (int64_t)copy.len;
+            rec_stage_clear(&st);
+        }
+    }
+    report("record blocks", n, now_s() - t0, thread_cpu_s() - c0, proc_cpu_s(be) - b0);
+    printf("  COPY data %.1f bytes per point\n", (double)bytes / n);
+
+    /* record, version-1 rows */
     fa_buf_t buf = FA_BUF_INIT;
-    if (fa_buf_reserve(&buf, 8u << 20) != 0)
-        die("buffer", "out of memory");
     eng_batch_t one;
     memset(&one, 0, sizeof one);
     one.db = b.db;
     one.rp = b.rp;
     one.n = 1;
-    int be = PQbackendPID(pg);
-    double t0 = now_s(), enc = 0, c0 = thread_cpu_s(), b0 = proc_cpu_s(be);
-    for (uint32_t i = 0; i < n; i++) {
-        double e0 = now_s();
-        rec_copy_meta_t m = { .recording_id = FA_STR_LIT("bench"), .first_seq = i, .batch_seq = -1 };
+    t0 = now_s(), c0 = thread_cpu_s(), b0 = proc_cpu_s(be);
+    for (uint32_t i = 0; i < n_old; i++) {
+        rec_copy_meta_t m = { .recording_id = FA_STR_LIT("bench_v1"), .first_seq = i, .batch_seq = -1 };
         one.points = &b.points[i];
         if (rec_encode_points(&buf, &m, &one) != 0)
             die("encode", "failed");
-        enc += now_s() - e0;
-        if (buf.len >= (4u << 20) || i + 1 == n) {
+        if (buf.len >= (4u << 20) || i + 1 == n_old) {
             if (rr_copy_text(pg, buf.ptr, buf.len, err, sizeof err) != 0)
                 die("copy", err);
             fa_buf_clear(&buf);
         }
     }
-    double rec_s = now_s() - t0, rec_c = thread_cpu_s() - c0, rec_b = proc_cpu_s(be) - b0;
-    printf("record: %u points in %.2f s wall = %.0f points/s; CPU per point: farad %.2f us (encoding %.2f us wall),"
-           " PostgreSQL backend %.2f us; %.0f points per backend CPU-second\n",
-           n, rec_s, n / rec_s, rec_c * 1e6 / n, enc * 1e6 / n, rec_b * 1e6 / n, rec_b > 0 ? n / rec_b : 0);
+    if (n_old > 0)
+        report("record rows (version 1)", n_old, now_s() - t0, thread_cpu_s() - c0, proc_cpu_s(be) - b0);
 
-    /* replay: read back in seq order through a from|where task */
+    /* replay */
     static const char script[] = "stream\n    |from()\n        .measurement('cpu')\n"
                                  "    |where(lambda: \"usage_idle\" < 50.0)\n";
     eng_dbrp_t dbrp = { FA_STR_LIT("telegraf"), FA_STR_LIT("autogen") };
@@ -161,46 +209,73 @@ int main(int argc, char **argv)
     memset(&terr, 0, sizeof terr);
     if (eng_task_new("bench", script, sizeof script - 1, &dbrp, 1, &env, &t, &terr) != 0)
         die("task", terr.msg);
+    uint64_t want_pass = 0;
+    for (uint32_t i = 0; i < n; i++)
+        want_pass += eng_point_field(&b.points[i], FA_STR_LIT("usage_idle"))->v.f < 50.0;
+    for (int pass = 1; pass <= 3; pass++) {
+        bool threaded = pass == 3;
+        feed_ctx_t fc = { t, 0 };
+        uint64_t p0 = passed(t);
+        t0 = now_s();
+        c0 = thread_cpu_s();
+        int64_t got = rr_read_blocks(dsn, "bench", threaded, feed_chunk, &fc, NULL, err, sizeof err);
+        double wall = now_s() - t0, cpu = thread_cpu_s() - c0;
+        if (got != (int64_t)n || fc.fed != n || passed(t) - p0 != want_pass)
+            die("replay", got < 0 ? err : "read back a different number of points, or where passed others");
+        printf("%-28s %8" PRIu64 " points %6.2f s wall = %9.0f points/s; CPU per point of the calling thread %.2f us;"
+               " where passed %" PRIu64 "\n",
+               pass == 1 ? "replay blocks (first read)" : threaded ? "replay blocks (2 threads)" : "replay blocks",
+               fc.fed, wall, fc.fed / wall, cpu * 1e6 / n, passed(t) - p0);
+    }
+    /* one thread, the bench's connection: CPU of decoding + task, and of the backend */
     eng_batch_t rb;
-    eng_batch_init(&rb, 1 << 20, 0);
+    eng_batch_init(&rb, 16u << 20, 0);
     rec_read_out_t out;
-    for (int pass = 1; pass <= 2; pass++) {
+    rec_blocks_rd_t *rd = NULL;
     uint64_t fed = 0;
-    double read_s = 0, run_s = 0;
-    t0 = now_s();
-    c0 = thread_cpu_s();
-    b0 = proc_cpu_s(be);
-    double run_c = 0;
-    for (int64_t seq = 0;;) {
-        double r0 = now_s();
-        if (rec_read_points(pg, FA_STR_LIT("bench"), seq, 8192, &rb, &out, err, sizeof err) != 0)
+    t0 = now_s(), c0 = thread_cpu_s(), b0 = proc_cpu_s(be);
+    if (rec_blocks_open(pg, FA_STR_LIT("bench"), 0, -1, &rd, err, sizeof err) != 0)
+        die("open", err);
+    for (;;) {
+        if (rec_blocks_next(rd, 32768, &rb, &out, err, sizeof err) != 0)
             die("read", err);
-        double r1 = now_s(), rc1 = thread_cpu_s();
+        if (out.eof)
+            break;
         for (uint32_t i = 0; i < rb.n; i++)
             eng_task_point(t, rb.db, rb.rp, &rb.points[i]);
         fed += rb.n;
-        read_s += r1 - r0;
-        run_s += now_s() - r1;
-        run_c += thread_cpu_s() - rc1;
+    }
+    rec_blocks_close(rd);
+    if (fed != n)
+        die("replay", "one thread: read back a different number of points");
+    report("replay blocks (1 thread)", fed, now_s() - t0, thread_cpu_s() - c0, proc_cpu_s(be) - b0);
+
+    /* version-1 rows */
+    fed = 0;
+    t0 = now_s(), c0 = thread_cpu_s(), b0 = proc_cpu_s(be);
+    for (int64_t from = 0; n_old > 0;) {
+        if (rec_read_points(pg, FA_STR_LIT("bench_v1"), from, 8192, &rb, &out, err, sizeof err) != 0)
+            die("read", err);
+        for (uint32_t i = 0; i < rb.n; i++)
+            eng_task_point(t, rb.db, rb.rp, &rb.points[i]);
+        fed += rb.n;
         if (out.eof || rb.n == 0)
             break;
-        seq = out.next_seq;
+        from = out.next_seq;
     }
-    double rep_s = now_s() - t0, rep_c = thread_cpu_s() - c0, rep_b = proc_cpu_s(be) - b0;
-    uint64_t passed = atomic_load(&t->nodes[t->n_nodes - 1].stats.emitted) / (uint64_t)pass;
-    printf("replay (pass %d): %" PRIu64 " points in %.2f s wall = %.0f points/s (reading %.0f points/s wall, task %.0f points/s wall);"
-           " CPU per point: farad %.2f us (task %.2f us = %.0f points per CPU-second), backend %.2f us;"
-           " where passed %" PRIu64 "\n",
-           pass, fed, rep_s, fed / rep_s, fed / read_s, fed / run_s, rep_c * 1e6 / fed, run_c * 1e6 / fed,
-           run_c > 0 ? fed / run_c : 0, rep_b * 1e6 / fed, passed);
-    if (fed != n)
-        die("replay", "read back a different number of points");
-    }
+    if (fed != n_old)
+        die("replay", "version 1: read back a different number of points");
+    if (n_old > 0)
+        report("replay rows (version 1)", fed, now_s() - t0, thread_cpu_s() - c0, proc_cpu_s(be) - b0);
+
     eng_task_free(t);
     eng_batch_deinit(&rb);
     eng_batch_deinit(&b);
     fa_buf_deinit(&buf);
-    PQclear(PQexec(pg, "delete from farad.recording_points where recording_id = 'bench'"));
+    fa_buf_deinit(&copy);
+    rec_stage_deinit(&st);
+    PQclear(PQexec(pg, "delete from farad.recording_blocks where recording_id = 'bench'"));
+    PQclear(PQexec(pg, "delete from farad.recording_points_v1 where recording_id = 'bench_v1'"));
     PQfinish(pg);
     if (dir[0] && strchr(dir, 'X') == NULL) {
         char cmd[512];

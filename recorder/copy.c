@@ -1,4 +1,5 @@
-/* recorder/copy.c - points into farad.recording_points with COPY (text format), and back.
+/* recorder/copy.c - rec_copy_points / rec_read_points over the columnar blocks (blocks.c) and the
+ * version-1 rows; the version-1 COPY text encoder (farad.recording_points_v1), and back.
  *
  * Encoding, one row per point, columns tab-separated (rec_copy_columns):
  *   recording_id  seq  time  time_ns  db  rp  measurement  tags  fields  batch_seq  batch_group  query_node
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #include "base/err.h"
+#include "recorder/blocks.h"
 #include "recorder/store.h"
 
 const char rec_copy_columns[] =
@@ -27,7 +29,7 @@ const char rec_copy_columns[] =
 /* ---- UTF-8 ---- */
 
 /* Length of the valid UTF-8 sequence at p (1..4), or 0 when the bytes there are not one. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
+size_t rec_utf8_seq(const unsigned char *p, size_t n)
 {
     unsigned c = p[0];
 
@@ -99,7 +101,7 @@ static int put_text(out_t *o, fa_str_t s)
         case 0: put(o, replacement, 3); i++; continue;
         default: break;
         }
-        size_t n = utf8_seq(u + i, s.len - i);
+        size_t n = rec_utf8_seq(u + i, s.len - i);
         if (n == 0) {
             put(o, replacement, 3);
             i++;
@@ -145,7 +147,7 @@ static int put_json_str(out_t *o, fa_str_t s)
             put(o, e, 7);
             continue;
         }
-        size_t n = utf8_seq(u + i - 1, s.len - i + 1);
+        size_t n = rec_utf8_seq(u + i - 1, s.len - i + 1);
         if (n == 0) {
             put(o, replacement, 3);
         } else {
@@ -501,19 +503,23 @@ Exit:
 int rec_copy_points(PGconn *pg, const rec_copy_meta_t *m, const eng_batch_t *b, fa_buf_t *scratch, char *err,
                     size_t errlen)
 {
-    char target[200];
-    int rc;
+    rec_stage_t st;
+    uint32_t rows;
+    int rc = 0;
 
     if (b->n == 0)
         return FA_OK;
-    fa_buf_clear(scratch);
-    if ((rc = rec_encode_points(scratch, m, b)) != 0) {
+    rec_stage_init(&st, 0);
+    for (uint32_t i = 0; i < b->n && rc == 0; i++)
+        rc = rec_stage_point(&st, m, b->db, b->rp, &b->points[i]);
+    rc = rc ? rc : rec_blocks_encode(&st, m->recording_id, m->first_seq, scratch, &rows);
+    rec_stage_deinit(&st);
+    if (rc != 0) {
         snprintf(err, errlen, "encoding %u points for recording %.*s: %s", b->n, (int)m->recording_id.len,
                  m->recording_id.ptr, fa_strerror(rc));
         return rc;
     }
-    snprintf(target, sizeof target, "farad.recording_points (%s)", rec_copy_columns);
-    return copy_in(pg, target, scratch, b->n, err, errlen);
+    return rec_blocks_copy(pg, scratch, err, errlen);
 }
 
 int rec_copy_outputs(PGconn *pg, fa_str_t replay_id, const rec_output_t *items, uint32_t n, fa_buf_t *scratch,
@@ -907,12 +913,13 @@ static bool same_source(PGresult *res, int row, const eng_batch_t *b, int64_t ba
     return bs == batch_seq && fa_str_eq(col(res, row, COL_DB), b->db) && fa_str_eq(col(res, row, COL_RP), b->rp);
 }
 
-int rec_read_points(PGconn *pg, fa_str_t recording_id, int64_t from_seq, uint32_t max, eng_batch_t *b,
-                    rec_read_out_t *out, char *err, size_t errlen)
+/* Points of a recording made before schema version 3 (farad.recording_points_v1), as rec_read_points. */
+static int read_points_v1(PGconn *pg, fa_str_t recording_id, int64_t from_seq, uint32_t max, eng_batch_t *b,
+                          rec_read_out_t *out, char *err, size_t errlen)
 {
     static const char sql[] =
         "select seq, time_ns, db, rp, measurement, tags::text, fields::text, batch_seq, batch_group, query_node"
-        " from farad.recording_points where recording_id = $1 and seq >= $2 order by seq limit $3";
+        " from farad.recording_points_v1 where recording_id = $1 and seq >= $2 order by seq limit $3";
     char from[24], lim[16];
     char *rid = strndup(recording_id.ptr ? recording_id.ptr : "", recording_id.len);
     const char *params[3] = { rid, from, lim };
@@ -963,4 +970,65 @@ int rec_read_points(PGconn *pg, fa_str_t recording_id, int64_t from_seq, uint32_
 Exit:
     PQclear(res);
     return rc;
+}
+
+/* Whether blocks hold points of the recording at or after seq. 1, 0, or -1 with err. */
+static int blocks_after(PGconn *pg, const char *rid, int64_t seq, char *err, size_t errlen)
+{
+    char from[24], low[24];
+    const char *params[3] = { rid, from, low };
+    snprintf(from, sizeof from, "%" PRId64, seq);
+    snprintf(low, sizeof low, "%" PRId64, seq - REC_SEGMENT_MAX);
+    PGresult *res = PQexecParams(pg,
+                                 "select exists (select 1 from farad.recording_blocks where recording_id = $1"
+                                 " and seg > $3 and seg + seg_n > $2)",
+                                 3, NULL, params, NULL, NULL, 0);
+    int rc = -1;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+        rc = PQgetvalue(res, 0, 0)[0] == 't';
+    else
+        snprintf(err, errlen, "reading recording %s: %s", rid, PQerrorMessage(pg));
+    PQclear(res);
+    return rc;
+}
+
+int rec_read_points(PGconn *pg, fa_str_t recording_id, int64_t from_seq, uint32_t max, eng_batch_t *b,
+                    rec_read_out_t *out, char *err, size_t errlen)
+{
+    rec_blocks_rd_t *rd = NULL;
+    if (max == 0)
+        max = 4096;
+    int rc = rec_blocks_open(pg, recording_id, from_seq, from_seq + max, &rd, err, errlen);
+    if (rc != FA_OK)
+        return rc;
+    rc = rec_blocks_next(rd, max, b, out, err, errlen);
+    rec_blocks_close(rd);
+    if (rc != FA_OK)
+        return rc;
+    if (b->n == 0) /* nothing in blocks from there: a recording made before version 3? */
+        return read_points_v1(pg, recording_id, from_seq, max, b, out, err, errlen);
+    if (b->n < max) {
+        char *rid = strndup(recording_id.ptr ? recording_id.ptr : "", recording_id.len);
+        int more = rid != NULL ? blocks_after(pg, rid, out->next_seq, err, errlen) : -1;
+        free(rid);
+        if (more < 0)
+            return FA_EPG;
+        out->eof = !more;
+    }
+    return FA_OK;
+}
+
+int rec_parse_tags(fa_arena_t *a, fa_str_t json, fa_str_t name, eng_point_t *pt)
+{
+    point_fill_t f = { pt, count_members(json.ptr, json.len), 0 };
+    jp_t j = { json.ptr, json.ptr + json.len, a };
+
+    pt->name = fa_str(fa_arena_strndup(a, name.ptr ? name.ptr : "", name.len), name.len);
+    pt->n_tags = 0;
+    pt->tags = f.cap_tags ? FA_NEW(a, eng_tag_t, f.cap_tags) : NULL;
+    if (parse_object(&j, each_tag, &f) != 0)
+        return -1;
+    sort_tags(pt->tags, pt->n_tags);
+    build_key(a, pt);
+    return 0;
 }

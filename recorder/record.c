@@ -26,18 +26,24 @@ struct rr_call {
     struct rr_call *next;
 };
 
-/* A stream recording in flight. The sink nodes (engine thread) append to `pending` under mu. */
+/* A stream recording in flight. The sink nodes (engine thread) stage each point row-wise in
+ * `pending` under mu (bounded by cap bytes: past it the point is dropped and counted); the
+ * recorder thread swaps it out and writes it as columnar blocks (rr_write_stage) once it holds
+ * STREAM_FLUSH_BYTES or STREAM_FLUSH_NS has passed, and at the end: bigger segments make
+ * bigger blocks, which PostgreSQL stores for less CPU per point. */
 typedef struct rr_stream {
     rec_rr_t *rr;
     rr_item_t *item;
     char task_id[300];       /* its id in the task master */
     pthread_mutex_t mu;
-    fa_buf_t pending;        /* COPY rows */
-    int64_t seq, n_pending;  /* next seq; points in pending */
+    rec_stage_t pending;     /* staged points */
+    int64_t seq;             /* recorder thread: seq of the next point written */
+    int64_t last_flush;      /* recorder thread: wall ns of the last write */
     int64_t dropped;
     int64_t tm_dropped;      /* recorder thread: the task master's drops for the recording task */
     size_t cap;
-    fa_buf_t spare;          /* recorder thread */
+    rec_stage_t spare;       /* recorder thread */
+    fa_buf_t copy;           /* recorder thread: COPY data */
     struct rr_stream *next;
 } rr_stream_t;
 
@@ -93,11 +99,11 @@ int rr_copy_text(PGconn *pg, const char *text, size_t len, char *err, size_t err
     char m[300];
     char sql[200];
     int rc = -1;
-    snprintf(sql, sizeof sql, "copy farad.recording_points (%s) from stdin", rec_copy_columns);
+    snprintf(sql, sizeof sql, "copy farad.recording_points_v1 (%s) from stdin", rec_copy_columns);
     PGresult *res = PQexec(pg, sql);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         pg_msg(pg, m, sizeof m);
-        snprintf(err, errlen, "COPY into farad.recording_points: %s", m);
+        snprintf(err, errlen, "COPY into farad.recording_points_v1: %s", m);
         PQclear(res);
         return -1;
     }
@@ -106,7 +112,7 @@ int rr_copy_text(PGconn *pg, const char *text, size_t len, char *err, size_t err
         size_t n = len - off > (1u << 20) ? (1u << 20) : len - off;
         if (PQputCopyData(pg, text + off, (int)n) != 1) {
             pg_msg(pg, m, sizeof m);
-            snprintf(err, errlen, "COPY into farad.recording_points: sending rows: %s", m);
+            snprintf(err, errlen, "COPY into farad.recording_points_v1: sending rows: %s", m);
             PQputCopyEnd(pg, "send failed");
             goto Drain;
         }
@@ -114,7 +120,7 @@ int rr_copy_text(PGconn *pg, const char *text, size_t len, char *err, size_t err
     }
     if (PQputCopyEnd(pg, NULL) != 1) {
         pg_msg(pg, m, sizeof m);
-        snprintf(err, errlen, "COPY into farad.recording_points: %s", m);
+        snprintf(err, errlen, "COPY into farad.recording_points_v1: %s", m);
         goto Drain;
     }
     res = PQgetResult(pg);
@@ -122,7 +128,7 @@ int rr_copy_text(PGconn *pg, const char *text, size_t len, char *err, size_t err
         rc = 0;
     } else {
         pg_msg(pg, m, sizeof m);
-        snprintf(err, errlen, "COPY into farad.recording_points: %s", m);
+        snprintf(err, errlen, "COPY into farad.recording_points_v1: %s", m);
     }
     PQclear(res);
 Drain:
@@ -488,25 +494,10 @@ static void sink_point(eng_node_t *n, eng_node_t *from, const eng_pt_t *p)
 {
     (void)from;
     rr_stream_t *s = n->state;
-    eng_batch_t one;
-    memset(&one, 0, sizeof one);
-    one.db = n->task->cur_db;
-    one.rp = n->task->cur_rp;
-    one.points = (eng_point_t *)&p->p;
-    one.n = 1;
+    static const rec_copy_meta_t m = { .batch_seq = -1 };
     pthread_mutex_lock(&s->mu);
-    /* (rec_encode_points must not start on a buffer without memory: NULL + 0) */
-    if (s->pending.len >= s->cap || (s->pending.ptr == NULL && fa_buf_reserve(&s->pending, 1 << 16) != 0)) {
+    if (rec_stage_point(&s->pending, &m, n->task->cur_db, n->task->cur_rp, &p->p) != 0)
         s->dropped++;
-    } else {
-        rec_copy_meta_t m = { .recording_id = fa_str_c(s->item->id), .first_seq = s->seq, .batch_seq = -1 };
-        if (rec_encode_points(&s->pending, &m, &one) == 0) {
-            s->seq++;
-            s->n_pending++;
-        } else {
-            s->dropped++;
-        }
-    }
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -590,22 +581,32 @@ static int stream_task(rr_stream_t *s, const char *script, const eng_dbrp_t *dbr
 static void stream_free(rr_stream_t *s)
 {
     pthread_mutex_destroy(&s->mu);
-    fa_buf_deinit(&s->pending);
-    fa_buf_deinit(&s->spare);
+    rec_stage_deinit(&s->pending);
+    rec_stage_deinit(&s->spare);
+    fa_buf_deinit(&s->copy);
     free(s);
 }
 
-/* COPYs what the sinks wrote since the last call. false when PostgreSQL failed (err filled). */
-static bool stream_flush(rec_rr_t *r, rr_stream_t *s, char *err, size_t errlen)
+enum { STREAM_FLUSH_BYTES = 32 << 20 };
+static const int64_t STREAM_FLUSH_NS = 1000000000;
+
+/* Writes what the sinks staged since the last write, when due or `force`. false when PostgreSQL
+ * failed (err filled). */
+static bool stream_flush(rec_rr_t *r, rr_stream_t *s, bool force, char *err, size_t errlen)
 {
-    fa_buf_clear(&s->spare);
+    int64_t now = rr_now();
+    rec_stage_clear(&s->spare);
     pthread_mutex_lock(&s->mu);
-    fa_buf_t tmp = s->pending;
-    s->pending = s->spare;
-    s->spare = tmp;
-    int64_t n = s->n_pending, dropped = s->dropped;
-    s->n_pending = 0;
+    bool due = force || s->pending.buf.len >= STREAM_FLUSH_BYTES || now - s->last_flush >= STREAM_FLUSH_NS;
+    if (due) {
+        rec_stage_t tmp = s->pending;
+        s->pending = s->spare;
+        s->spare = tmp;
+    }
+    int64_t n = s->spare.n, dropped = s->dropped;
     pthread_mutex_unlock(&s->mu);
+    if (due)
+        s->last_flush = now;
     /* batches the task master could not queue for the recording task are lost points too */
     eng_tm_task_stats_t ts;
     if (eng_tm_task_stats(r->o.tm, s->task_id, &ts) == 0)
@@ -614,17 +615,18 @@ static bool stream_flush(rec_rr_t *r, rr_stream_t *s, char *err, size_t errlen)
     pthread_mutex_lock(&r->mu);
     s->item->dropped = dropped;
     pthread_mutex_unlock(&r->mu);
-    if (s->spare.len == 0)
+    if (n == 0)
         return true;
     PGconn *pg = conn(r, err, errlen);
-    if (pg == NULL || rr_copy_text(pg, s->spare.ptr, s->spare.len, err, errlen) != 0)
+    if (pg == NULL || rr_write_stage(pg, s->item->id, &s->spare, s->seq, &s->copy, err, errlen) != 0)
         return false;
+    s->seq += n;
     pthread_mutex_lock(&r->mu);
-    s->item->size += (int64_t)s->spare.len;
+    s->item->size += (int64_t)s->copy.len;
     s->item->points += n;
     pthread_mutex_unlock(&r->mu);
-    if (s->spare.cap > (16u << 20))
-        fa_buf_deinit(&s->spare);
+    if (s->copy.cap > (64u << 20))
+        fa_buf_deinit(&s->copy);
     return true;
 }
 
@@ -646,7 +648,7 @@ static void stream_end(rec_rr_t *r, rr_stream_t *s, const char *failure)
         FA_LOG(FA_WARN, "recording %s: its task is busy; waiting", s->item->id);
     while (rc == FA_EAGAIN)
         rc = eng_tm_remove(r->o.tm, s->task_id);
-    bool ok = failure == NULL && stream_flush(r, s, err, sizeof err);
+    bool ok = failure == NULL && stream_flush(r, s, true, err, sizeof err);
     int64_t dropped = s->dropped + s->tm_dropped;
     if (failure != NULL)
         rr_finish(r, s->item, true, "%s", failure);
@@ -672,7 +674,7 @@ static void streams_tick(rec_rr_t *r)
         bool end = now >= s->item->stop || atomic_load(&s->item->cancel) || r->stopping;
         if (r->stopping)
             failure = "faradd stopped during the recording";
-        if (!end && !stream_flush(r, s, err, sizeof err)) {
+        if (!end && !stream_flush(r, s, false, err, sizeof err)) {
             failure = err;
             end = true;
         }
@@ -849,6 +851,9 @@ static void post_stream(rec_rr_t *r, struct rr_call *c, json_t *body)
     s->rr = r;
     s->item = it;
     s->cap = r->o.stream_buffer;
+    rec_stage_init(&s->pending, s->cap);
+    rec_stage_init(&s->spare, s->cap);
+    s->last_flush = rr_now();
     pthread_mutex_init(&s->mu, NULL);
     snprintf(s->task_id, sizeof s->task_id, "recording:%s", id);
     eng_task_t *t = NULL;
@@ -1289,7 +1294,8 @@ static void delete_one(rec_rr_t *r, struct rr_call *c, rr_kind_t kind, const cha
     }
     const char *p[1] = { id };
     const char *sql = kind == RR_RECORDING
-                          ? "with p as (delete from farad.recording_points where recording_id = $1)"
+                          ? "with p as (delete from farad.recording_blocks where recording_id = $1),"
+                            " v as (delete from farad.recording_points_v1 where recording_id = $1)"
                             " delete from farad.recordings where id = $1"
                           : "with o as (delete from farad.replay_outputs where replay_id = $1)"
                             " delete from farad.replays where id = $1";

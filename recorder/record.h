@@ -5,9 +5,10 @@
  * stays free for task definitions): it answers the API calls, and drives the stream recordings.
  * A stream recording is a task in the live task master, built from the recorded task's dbrps and
  * measurements (`stream|from().measurement(m)` per measurement), whose leaves are a sink: the
- * engine thread encodes each point as a COPY row into the recording's buffer (bounded: past
+ * engine thread stages each point row-wise into the recording's buffer (bounded: past
  * stream_buffer bytes the point is dropped and counted); the recorder thread swaps the buffer out
- * and COPYs it into farad.recording_points every 50 ms. At the wall-clock stop the task is removed
+ * every second (or at 32 MiB) and writes it as columnar blocks into farad.recording_blocks
+ * (recorder/blocks.h, binary COPY). At the wall-clock stop the task is removed
  * and the rest written, whether or not data came. Query and batch recordings and replays each run
  * on a job thread with their own connection (at most max_jobs at once); a batch recording runs
  * the task's query nodes over its range (batchrec.c) and keeps each batch with its query node.
@@ -36,7 +37,8 @@ typedef struct rec_rr_opts {
     void *lookup_ud;
     const eng_env_t *env;       /* replays that do not capture fire through it */
     const char *upstream_url;   /* InfluxDB for query recordings and replay-live query */
-    size_t stream_buffer;       /* bytes a stream recording holds between two COPYs (0 = 64 MiB) */
+    size_t stream_buffer;       /* bytes a stream recording stages between two writes (0 = 64 MiB;
+                                 * config record.stream_buffer) */
     unsigned max_jobs;          /* query recordings and replays running at once (0 = 4) */
 } rec_rr_opts_t;
 

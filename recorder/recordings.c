@@ -122,7 +122,8 @@ static void recording_delete(PGconn *pg, rec_req_t *req)
 {
     const char *params[1] = { rec_param(req, req->in.id) };
     PGresult *res = rec_run(pg, req,
-                            "with p as (delete from farad.recording_points where recording_id = $1)"
+                            "with p as (delete from farad.recording_blocks where recording_id = $1),"
+                            " v as (delete from farad.recording_points_v1 where recording_id = $1)"
                             " delete from farad.recordings where id = $1",
                             1, params, "deleting a recording");
 

@@ -266,9 +266,194 @@ static json_t *node_stats(const eng_task_t *t)
     return ns;
 }
 
-/* The recording's points in seq order, chunk by chunk. */
+/* Reading a recording on a second thread while the task runs: the reader decodes chunks into a
+ * ring of PREFETCH batches over its own connection, the replay thread feeds them to the task. */
+enum { PREFETCH = 3, PREFETCH_CHUNK = 32768 };
+
+typedef struct prefetch {
+    PGconn *pg;
+    const char *recording;
+    atomic_bool *cancel;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    eng_batch_t b[PREFETCH];
+    rec_read_out_t out[PREFETCH];
+    unsigned head, count;    /* filled slots from head */
+    bool done, failed, stop;
+    char err[512];
+} prefetch_t;
+
+static void *prefetch_main(void *arg)
+{
+    prefetch_t *f = arg;
+    rec_blocks_rd_t *rd = NULL;
+    char err[512];
+    int rc = rec_blocks_open(f->pg, fa_str_c(f->recording), 0, -1, &rd, err, sizeof err);
+    for (unsigned i = 0; rc == FA_OK; i++) {
+        pthread_mutex_lock(&f->mu);
+        while (f->count == PREFETCH && !f->stop)
+            pthread_cond_wait(&f->cv, &f->mu);
+        bool stop = f->stop;
+        unsigned slot = (f->head + f->count) % PREFETCH;
+        pthread_mutex_unlock(&f->mu);
+        if (stop || (f->cancel != NULL && atomic_load(f->cancel)))
+            break;
+        rc = rec_blocks_next(rd, PREFETCH_CHUNK, &f->b[slot], &f->out[slot], err, sizeof err);
+        if (rc != FA_OK || f->out[slot].eof)
+            break;
+        pthread_mutex_lock(&f->mu);
+        f->count++;
+        pthread_cond_broadcast(&f->cv);
+        pthread_mutex_unlock(&f->mu);
+    }
+    rec_blocks_close(rd);
+    pthread_mutex_lock(&f->mu);
+    if (rc != FA_OK) {
+        f->failed = true;
+        snprintf(f->err, sizeof f->err, "%s", err);
+    }
+    f->done = true;
+    pthread_cond_broadcast(&f->cv);
+    pthread_mutex_unlock(&f->mu);
+    return NULL;
+}
+
+static void progress(replay_t *x, int64_t total)
+{
+    pthread_mutex_lock(&x->rr->mu);
+    x->it->progress = total > 0 ? (double)x->n_points / (double)total : 0;
+    pthread_mutex_unlock(&x->rr->mu);
+}
+
+/* rr_read_blocks on the caller's thread alone. */
+static int64_t read_blocks_here(PGconn *pg, const char *recording, rr_chunk_fn each, void *ud,
+                                atomic_bool *cancel, char *err, size_t errlen)
+{
+    rec_blocks_rd_t *rd = NULL;
+    eng_batch_t b;
+    rec_read_out_t out;
+    int64_t n = 0;
+    eng_batch_init(&b, 16u << 20, 0);
+    int rc = rec_blocks_open(pg, fa_str_c(recording), 0, -1, &rd, err, errlen);
+    while (rc == FA_OK && (cancel == NULL || !atomic_load(cancel))) {
+        rc = rec_blocks_next(rd, PREFETCH_CHUNK, &b, &out, err, errlen);
+        if (rc != FA_OK || out.eof)
+            break;
+        n += b.n;
+        if (!each(ud, &b, &out))
+            break;
+    }
+    rec_blocks_close(rd);
+    eng_batch_deinit(&b);
+    return rc == FA_OK ? n : -1;
+}
+
+int64_t rr_read_blocks(const char *dsn, const char *recording, bool threaded, rr_chunk_fn each,
+                       void *ud, atomic_bool *cancel, char *err, size_t errlen)
+{
+    if (!threaded) {
+        PGconn *pg = rr_connect(dsn, err, errlen);
+        int64_t n = pg != NULL ? read_blocks_here(pg, recording, each, ud, cancel, err, errlen) : -1;
+        PQfinish(pg);
+        return n;
+    }
+    prefetch_t f;
+    memset(&f, 0, sizeof f);
+    f.recording = recording;
+    f.cancel = cancel;
+    if ((f.pg = rr_connect(dsn, err, errlen)) == NULL)
+        return -1;
+    pthread_mutex_init(&f.mu, NULL);
+    pthread_cond_init(&f.cv, NULL);
+    for (int i = 0; i < PREFETCH; i++)
+        eng_batch_init(&f.b[i], 16u << 20, 0); /* a chunk's points fit: no page faults per chunk */
+    int64_t n = 0;
+    bool failed = false;
+    pthread_t th;
+    bool started = pthread_create(&th, NULL, prefetch_main, &f) == 0;
+    if (!started) {
+        snprintf(err, errlen, "reading recording %s: cannot start the reading thread", recording);
+        failed = true;
+    }
+    while (started) {
+        pthread_mutex_lock(&f.mu);
+        while (f.count == 0 && !f.done)
+            pthread_cond_wait(&f.cv, &f.mu);
+        bool have = f.count > 0;
+        unsigned slot = f.head;
+        pthread_mutex_unlock(&f.mu);
+        if (!have)
+            break;
+        n += f.b[slot].n;
+        if (!each(ud, &f.b[slot], &f.out[slot]))
+            break;
+        pthread_mutex_lock(&f.mu);
+        f.head = (f.head + 1) % PREFETCH;
+        f.count--;
+        pthread_cond_broadcast(&f.cv);
+        pthread_mutex_unlock(&f.mu);
+    }
+    if (started) {
+        pthread_mutex_lock(&f.mu);
+        f.stop = true;
+        pthread_cond_broadcast(&f.cv);
+        pthread_mutex_unlock(&f.mu);
+        pthread_join(th, NULL);
+    }
+    if (f.failed && !failed) {
+        snprintf(err, errlen, "%s", f.err);
+        failed = true;
+    }
+    for (int i = 0; i < PREFETCH; i++)
+        eng_batch_deinit(&f.b[i]);
+    pthread_cond_destroy(&f.cv);
+    pthread_mutex_destroy(&f.mu);
+    PQfinish(f.pg);
+    return failed ? -1 : n;
+}
+
+typedef struct replay_chunks {
+    replay_t *x;
+    int64_t total;
+} replay_chunks_t;
+
+static bool replay_chunk(void *ud, eng_batch_t *b, const rec_read_out_t *out)
+{
+    (void)out; /* stream replays: the batch metadata is not used */
+    replay_chunks_t *c = ud;
+    replay_t *x = c->x;
+    if (atomic_load(&x->it->cancel)) {
+        snprintf(x->err, sizeof x->err, "replay stopped: deleted or faradd stopping");
+        x->failed = true;
+        return false;
+    }
+    for (uint32_t i = 0; i < b->n; i++)
+        feed(x, b->db, b->rp, &b->points[i]);
+    progress(x, c->total);
+    return true;
+}
+
+/* The recording's blocks (schema version 3) in seq order; false when it has none. */
+static bool replay_blocks(replay_t *x, int64_t total)
+{
+    replay_chunks_t c = { x, total };
+    char err[512];
+    /* one thread: measured faster than a reading thread on the 2-core VM (bench/RESULTS.md) */
+    int64_t n = rr_read_blocks(x->rr->o.dsn, x->it->recording, false, replay_chunk, &c, &x->it->cancel, err,
+                               sizeof err);
+    if (n < 0 && !x->failed) {
+        snprintf(x->err, sizeof x->err, "%s", err);
+        x->failed = true;
+    }
+    return x->failed || n > 0;
+}
+
+/* The recording's points in seq order: its blocks, or else (a recording made before schema
+ * version 3) its rows, chunk by chunk. */
 static void replay_recording(replay_t *x, int64_t total)
 {
+    if (replay_blocks(x, total))
+        return;
     eng_batch_t b;
     rec_read_out_t out;
     eng_batch_init(&b, 1 << 20, 0);
@@ -284,9 +469,7 @@ static void replay_recording(replay_t *x, int64_t total)
         }
         for (uint32_t i = 0; i < b.n; i++)
             feed(x, b.db, b.rp, &b.points[i]);
-        pthread_mutex_lock(&x->rr->mu);
-        x->it->progress = total > 0 ? (double)x->n_points / (double)total : 0;
-        pthread_mutex_unlock(&x->rr->mu);
+        progress(x, total);
         if (out.eof || b.n == 0)
             break;
         seq = out.next_seq;

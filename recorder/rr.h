@@ -8,6 +8,7 @@
 
 #include <libpq-fe.h>
 
+#include "recorder/blocks.h"
 #include "recorder/record.h"
 #include "recorder/store.h"
 
@@ -76,7 +77,9 @@ struct rec_rr {
 int64_t rr_now(void);
 /** A connection for a job (NULL with err). */
 PGconn *rr_connect(const char *dsn, char *err, size_t errlen);
-/** COPYs ready-made COPY text rows into farad.recording_points. 0 or -1 with err. */
+/** COPYs ready-made COPY text rows (rec_encode_points) into farad.recording_points_v1, the
+ * one-row-per-point layout of schema version 1 (kept for old recordings, benchmarks and tests).
+ * 0 or -1 with err. */
 int rr_copy_text(PGconn *pg, const char *text, size_t len, char *err, size_t errlen);
 /** Writes the item's row (insert or update all columns). 0 or -1 with err. */
 int rr_save(PGconn *pg, rec_rr_t *r, rr_item_t *it, char *err, size_t errlen);
@@ -90,7 +93,8 @@ void rr_finish(rec_rr_t *r, rr_item_t *it, bool failed, const char *fmt, ...) __
  * one thread at a time. */
 typedef struct rr_writer {
     char id[256];            /* the recording */
-    fa_buf_t buf;            /* encoded, not yet written */
+    rec_stage_t stage;       /* added, not yet written */
+    fa_buf_t copy;           /* the last flush's COPY data */
     int64_t next_seq;        /* seq of the next point added */
     int64_t pending;         /* points in buf */
     int64_t points, bytes;   /* written so far */
@@ -102,11 +106,17 @@ void rr_writer_init(rr_writer_t *w, const char *id);
  * first_seq are ignored: the writer numbers the points). 0, or FA_E2BIG / FA_ENOMEM and nothing
  * of b is added. */
 int rr_writer_add(rr_writer_t *w, const rec_copy_meta_t *m, const eng_batch_t *b);
-/** Bytes added and not yet written. */
+/** Bytes staged and not yet written. */
 size_t rr_writer_buffered(const rr_writer_t *w);
-/** Writes what was added (one COPY, autocommit). 0, or -1 with err (the points stay buffered). */
+/** Writes what was added (one binary COPY of blocks, autocommit). 0, or -1 with err (the points stay
+ * buffered). w->bytes counts the COPY data written. */
 int rr_writer_flush(rr_writer_t *w, PGconn *pg, char *err, size_t errlen);
 void rr_writer_deinit(rr_writer_t *w);
+/** The lower-level piece of rr_writer_flush, for stream recordings that stage points themselves:
+ * writes st's points, numbered from first_seq, as blocks of recording id (scratch: the COPY data,
+ * reused). 0, or -1 with err. */
+int rr_write_stage(PGconn *pg, const char *id, const rec_stage_t *st, int64_t first_seq, fa_buf_t *scratch,
+                   char *err, size_t errlen);
 
 /* ---- query.c ---- */
 /** Runs one InfluxQL query against url (GET /query, epoch=ns) and appends every row as a point to
@@ -120,6 +130,15 @@ int rr_query_dbrp(const char *query, char *db, size_t dblen, char *rp, size_t rp
 /* ---- replay.c ---- */
 /** The job thread of a replay (recording or replay-live query). */
 void *rr_replay_main(void *arg);
+/** A chunk of a recording to its consumer; false stops the reading. */
+typedef bool (*rr_chunk_fn)(void *ud, eng_batch_t *b, const rec_read_out_t *out);
+/** Reads recording's blocks in seq order over a connection of its own and calls `each` with one
+ * chunk at a time (one db.rp and batch, as rec_read_points, with out: batch_seq, group,
+ * query_node, next_seq; both are the reader's again when each returns). Batch replays should use
+ * it rather than rec_read_points in a loop, which reads a whole segment per call. threaded: a
+ * second thread decodes the next chunks (a ring of 3) while each runs. Stops early when each returns false or *cancel (may be NULL) is set. Points read, or -1 with err. */
+int64_t rr_read_blocks(const char *dsn, const char *recording, bool threaded, rr_chunk_fn each,
+                       void *ud, atomic_bool *cancel, char *err, size_t errlen);
 /** The job thread of a query recording. */
 void *rr_query_recording_main(void *arg);
 /* ---- batchrec.c ---- */

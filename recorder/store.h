@@ -289,10 +289,13 @@ void rec_req_copy_recording(rec_req_t *req, rec_recording_t *dst, const rec_reco
 /** Applies the migrations not yet applied, in one transaction (advisory-locked against other
  * instances). Returns the schema version now in place (>= 1), or -1 with err filled. */
 int rec_migrate(PGconn *pg, char *err, size_t errlen);
+/** rec_migrate up to version `target` only (tests of a later migration over older data). */
+int rec_migrate_to(PGconn *pg, int target, char *err, size_t errlen);
 /** The newest migration this build knows. */
 int rec_schema_version_latest(void);
 
-/** Appends the COPY text rows of b's points (columns as in rec_copy_columns) to out. Strings
+/** Appends the COPY text rows of b's points (columns as in rec_copy_columns) to out, the layout
+ * of schema version 1 (farad.recording_points_v1; benchmarks and tests compare with it). Strings
  * that are not valid UTF-8 (or hold NUL) get U+FFFD in place of the bad bytes. 0 or FA_E2BIG. */
 int rec_encode_points(fa_buf_t *out, const rec_copy_meta_t *m, const eng_batch_t *b);
 /** The column list of farad.recording_points that rec_encode_points fills, for COPY. */
@@ -300,12 +303,14 @@ extern const char rec_copy_columns[];
 /** COPY of a replay's captured outputs into farad.replay_outputs. FA_OK or FA_EPG with err. */
 int rec_copy_outputs(PGconn *pg, fa_str_t replay_id, const rec_output_t *items, uint32_t n, fa_buf_t *scratch,
                      char *err, size_t errlen);
-/** COPY of b's points into farad.recording_points (autocommit). `scratch` is reused across
- * calls. FA_OK, or FA_EPG / FA_E2BIG with err filled. */
+/** COPY of b's points as columnar blocks into farad.recording_blocks (recorder/blocks.h; binary
+ * COPY, autocommit), numbered from m->first_seq. `scratch` is reused across calls. FA_OK, or
+ * FA_EPG / FA_E2BIG with err filled. */
 int rec_copy_points(PGconn *pg, const rec_copy_meta_t *m, const eng_batch_t *b, fa_buf_t *scratch,
                     char *err, size_t errlen);
 /** Reads up to max points of a recording with seq >= from_seq, in seq order, into b (reset
  * first); stops early where db, rp or the batch changes so that b holds one db.rp and one batch.
+ * From its blocks, or from farad.recording_points_v1 for a recording made before schema version 3.
  * Tags come back sorted, fields in jsonb's key order. FA_OK or FA_EPG / FA_ENOMEM with err. */
 int rec_read_points(PGconn *pg, fa_str_t recording_id, int64_t from_seq, uint32_t max, eng_batch_t *b,
                     rec_read_out_t *out, char *err, size_t errlen);

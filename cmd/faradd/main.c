@@ -185,7 +185,7 @@ static int run(fa_conf_t *c)
     eng_rr_svc_t rr_svc;
     if (*c->pg_dsn) {
         rec_rr_opts_t ro = { .dsn = c->pg_dsn, .tm = tm, .lookup = lookup_task, .lookup_ud = tm, .env = &env,
-                             .upstream_url = c->upstream_url };
+                             .upstream_url = c->upstream_url, .stream_buffer = (size_t)c->record_stream_buffer };
         if ((rr = rec_rr_new(&ro, err, sizeof err)) == NULL) {
             fprintf(stderr, "faradd: %s\n", err);
             goto Exit;

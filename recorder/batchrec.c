@@ -461,6 +461,78 @@ static int emit_gathered(bfeed_t *f, const tmax_map_t *m, int64_t seq, int32_t n
     return bfeed_emit(f, (uint32_t)node, acc->points, acc->n, tmax, stop, err, errlen);
 }
 
+/* Chunks of a batch recording gathered back into whole batches (a batch may span chunks). */
+typedef struct gather {
+    bfeed_t f;
+    const tmax_map_t *m;
+    eng_batch_t acc;         /* the batch gathered so far */
+    int64_t cur_seq;
+    int32_t cur_node;
+    int64_t total;
+    char *err;
+    size_t errlen;
+    int rc;
+} gather_t;
+
+static bool gather_flush(gather_t *g)
+{
+    if (g->acc.n != 0 && g->rc == 0)
+        g->rc = emit_gathered(&g->f, g->m, g->cur_seq, g->cur_node, &g->acc, g->err, g->errlen);
+    eng_batch_reset(&g->acc);
+    return g->rc == 0;
+}
+
+static bool gather_chunk(void *ud, eng_batch_t *b, const rec_read_out_t *out)
+{
+    gather_t *g = ud;
+    if (b->n == 0)
+        return true;
+    if (out->batch_seq != g->cur_seq && !gather_flush(g)) /* the gathered batch is whole */
+        return false;
+    if (out->batch_seq < 0) {
+        snprintf(g->err, g->errlen, "recording %s has points outside any batch (before seq %" PRId64 ")",
+                 g->f.it->recording, out->next_seq);
+        g->rc = -1;
+        return false;
+    }
+    g->cur_seq = out->batch_seq;
+    g->cur_node = out->query_node;
+    for (uint32_t i = 0; i < b->n; i++) {
+        eng_point_t *p = eng_batch_add(&g->acc);
+        if (p == NULL) {
+            snprintf(g->err, g->errlen, "replay: batch %" PRId64 " does not fit in memory", g->cur_seq);
+            g->rc = -1;
+            return false;
+        }
+        eng_point_copy(&g->acc.arena, p, &b->points[i]);
+    }
+    pthread_mutex_lock(&g->f.rr->mu);
+    g->f.it->progress = g->total > 0 ? (double)(g->f.n_points + g->acc.n) / (double)g->total : 0;
+    pthread_mutex_unlock(&g->f.rr->mu);
+    return true;
+}
+
+/* A recording made before schema version 3: its rows, chunk by chunk. */
+static void gather_rows(gather_t *g, PGconn *pg)
+{
+    eng_batch_t b;
+    rec_read_out_t out;
+    eng_batch_init(&b, 1 << 20, 0);
+    for (int64_t seq = 0; g->rc == 0;) {
+        if (atomic_load(&g->f.it->cancel)) {
+            snprintf(g->err, g->errlen, "replay stopped: deleted or faradd stopping");
+            g->rc = -1;
+        } else if (rec_read_points(pg, fa_str_c(g->f.it->recording), seq, CHUNK, &b, &out, g->err, g->errlen) != 0) {
+            g->rc = -1;
+        } else if (gather_chunk(g, &b, &out) && !out.eof && b.n != 0) {
+            seq = out.next_seq;
+            continue;
+        }
+        break;
+    }
+    eng_batch_deinit(&b);
+}
+
 int rr_replay_batches(rec_rr_t *r, rr_item_t *it, PGconn *pg, eng_task_t *t, int64_t total, uint64_t *n_points,
                       char *err, size_t errlen)
 {
@@ -469,71 +541,31 @@ int rr_replay_batches(rec_rr_t *r, rr_item_t *it, PGconn *pg, eng_task_t *t, int
         return -1;
     }
     tmax_map_t m;
+    gather_t g = { .f = { .rr = r, .it = it, .task = t }, .m = &m, .cur_seq = -1, .total = total, .err = err,
+                   .errlen = errlen };
     if (tmax_load(pg, it->recording, &m, err, errlen) != 0) {
-        free(m.seq);
-        free(m.tmax);
-        free(m.stop);
-        return -1;
+        g.rc = -1;
+        goto Exit;
     }
-    bfeed_t f = { .rr = r, .it = it, .task = t };
-    eng_batch_t b, acc; /* a chunk; the batch gathered from its chunks */
-    eng_batch_init(&b, 1 << 20, 0);
-    eng_batch_init(&acc, 1 << 20, 0);
-    rec_read_out_t out;
-    int64_t cur_seq = -1;
-    int32_t cur_node = 0;
-    int rc = 0;
-    for (int64_t seq = 0;;) {
-        if (atomic_load(&it->cancel)) {
-            snprintf(err, errlen, "replay stopped: deleted or faradd stopping");
-            rc = -1;
-            break;
-        }
-        if (rec_read_points(pg, fa_str_c(it->recording), seq, CHUNK, &b, &out, err, errlen) != 0) {
-            rc = -1;
-            break;
-        }
-        bool end = out.eof || b.n == 0;
-        if (acc.n != 0 && (b.n == 0 || out.batch_seq != cur_seq)) { /* the gathered batch is whole */
-            if ((rc = emit_gathered(&f, &m, cur_seq, cur_node, &acc, err, errlen)) != 0)
-                break;
-            eng_batch_reset(&acc);
-        }
-        if (b.n != 0 && out.batch_seq < 0) {
-            snprintf(err, errlen, "recording %s has points outside any batch (seq %" PRId64 ")", it->recording, seq);
-            rc = -1;
-            break;
-        }
-        cur_seq = out.batch_seq;
-        cur_node = out.query_node;
-        for (uint32_t i = 0; i < b.n && rc == 0; i++) {
-            eng_point_t *p = eng_batch_add(&acc);
-            if (p == NULL) {
-                snprintf(err, errlen, "replay: batch %" PRId64 " does not fit in memory", cur_seq);
-                rc = -1;
-            } else {
-                eng_point_copy(&acc.arena, p, &b.points[i]);
-            }
-        }
-        if (rc != 0)
-            break;
-        if (end) {
-            if (acc.n != 0)
-                rc = emit_gathered(&f, &m, cur_seq, cur_node, &acc, err, errlen);
-            break;
-        }
-        pthread_mutex_lock(&r->mu);
-        it->progress = total > 0 ? (double)(f.n_points + acc.n) / (double)total : 0;
-        pthread_mutex_unlock(&r->mu);
-        seq = out.next_seq;
+    eng_batch_init(&g.acc, 1 << 20, 0);
+    /* the blocks in one COPY, chunk by chunk (rec_read_points in a loop reads a segment per call) */
+    int64_t n = rr_read_blocks(r->o.dsn, it->recording, false, gather_chunk, &g, &it->cancel, err, errlen);
+    if (n < 0 && g.rc == 0)
+        g.rc = -1;
+    else if (n == 0 && g.rc == 0)
+        gather_rows(&g, pg);
+    if (g.rc == 0 && atomic_load(&it->cancel)) {
+        snprintf(err, errlen, "replay stopped: deleted or faradd stopping");
+        g.rc = -1;
     }
-    *n_points = f.n_points;
-    eng_batch_deinit(&b);
-    eng_batch_deinit(&acc);
+    gather_flush(&g);
+    eng_batch_deinit(&g.acc);
+Exit:
+    *n_points = g.f.n_points;
     free(m.seq);
     free(m.tmax);
     free(m.stop);
-    return rc;
+    return g.rc;
 }
 
 /* ---- replay-live batch ---- */

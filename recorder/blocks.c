@@ -847,6 +847,7 @@ typedef struct rblock {
 struct rec_blocks_rd {
     PGconn *pg;
     bool copying, header_done, end;
+    bool sort_off;           /* enable_sort was turned off for the read */
     fa_str_t id;
     char *id_copy;
     int64_t from, to;
@@ -895,7 +896,20 @@ int rec_blocks_open(PGconn *pg, fa_str_t recording_id, int64_t from_seq, int64_t
              " to stdout (format binary)",
              lit, from_seq - REC_SEGMENT_MAX, from_seq, upper);
     PQfreemem(lit);
-    PGresult *res = PQexec(pg, sql);
+    /* the primary key's order is the order wanted: without this the planner may pick a bitmap scan
+     * and sort the whole recording (spilling to disk past work_mem); reset by rec_blocks_close */
+    PGresult *res = PQexec(pg, "set enable_sort = off");
+    bool set_ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (!set_ok) {
+        char what[400];
+        snprintf(what, sizeof what, "reading recording %s: set enable_sort", rd->id_copy);
+        pg_err(pg, what, err, errlen);
+        rec_blocks_close(rd);
+        return FA_EPG;
+    }
+    rd->sort_off = true;
+    res = PQexec(pg, sql);
     if (PQresultStatus(res) != PGRES_COPY_OUT) {
         char what[400];
         snprintf(what, sizeof what, "reading recording %s", rd->id_copy);
@@ -932,6 +946,8 @@ void rec_blocks_close(rec_blocks_rd_t *rd)
         while ((res = PQgetResult(rd->pg)) != NULL)
             PQclear(res);
     }
+    if (rd->sort_off)
+        PQclear(PQexec(rd->pg, "reset enable_sort"));
     free_rows(rd);
     PQfreemem(rd->next_row);
     free(rd->rows);

@@ -836,6 +836,10 @@ typedef struct rblock {
      * a presence byte per entry */
     char *rows;
     size_t stride;
+    /* name, tags, series key and field keys parsed once per segment (in the segment's arena) */
+    eng_point_t seg_pt;
+    fa_str_t *seg_fkeys;     /* per entry of order */
+    size_t str_bytes;        /* bytes of all those strings */
     /* copies in the current batch's arena */
     uint64_t gen;
     fa_str_t name, key;
@@ -1113,6 +1117,17 @@ static int decode_row(rec_blocks_rd_t *rd, const char *row, int len, rblock_t *b
             b->order[i] = o;
         }
     b->fkeys = FA_NEW(&rd->arena, fa_str_t, n_order ? n_order : 1);
+    b->seg_fkeys = FA_NEW(&rd->arena, fa_str_t, n_order ? n_order : 1);
+    fa_str_t tags = b->col[C_TAGS];
+    if (rec_parse_tags(&rd->arena, fa_str(tags.ptr + 1, tags.len - 1), b->col[C_M], &b->seg_pt) != 0)
+        return -1;
+    b->str_bytes = b->seg_pt.name.len + b->seg_pt.key.len + 2; /* each string NUL-terminated, as dup's */
+    for (uint32_t i = 0; i < b->seg_pt.n_tags; i++)
+        b->str_bytes += b->seg_pt.tags[i].key.len + b->seg_pt.tags[i].value.len + 2;
+    for (uint32_t i = 0; i < n_order; i++) {
+        b->seg_fkeys[i] = key_of(b, b->order[i]);
+        b->str_bytes += b->seg_fkeys[i].len + 1;
+    }
     uint32_t np = b->seq.d1;
     b->stride = (8 + 8 * (size_t)n_order + n_order + 7) & ~(size_t)7;
     b->rows = fa_arena_alloc(&rd->arena, b->stride * (np ? np : 1), 8);
@@ -1272,23 +1287,40 @@ static bool same_source(const rblock_t *a, const rblock_t *b)
 
 static fa_str_t dup(fa_arena_t *a, fa_str_t s) { return fa_str(fa_arena_strndup(a, s.ptr ? s.ptr : "", s.len), s.len); }
 
-/* The block's name, tags, series key and field keys into the batch's arena, once per batch. */
+/* Copies s, NUL-terminated, to *at and advances it. */
+static fa_str_t put_str(char **at, fa_str_t s)
+{
+    char *d = *at;
+    if (s.len)
+        memcpy(d, s.ptr, s.len);
+    d[s.len] = '\0';
+    *at += s.len + 1;
+    return fa_str(d, s.len);
+}
+
+/* The block's name, tags, series key and field keys into the batch's arena, once per batch: copies
+ * of what the segment parsed, in one allocation for the strings. */
 static int block_into(rec_blocks_rd_t *rd, rblock_t *b, eng_batch_t *out)
 {
     if (b->gen == rd->gen)
         return 0;
+    const eng_point_t *sp = &b->seg_pt;
+    char *at = fa_arena_try_alloc(&out->arena, b->str_bytes, 1);
+    eng_tag_t *tags = sp->n_tags ? fa_arena_try_alloc(&out->arena, sizeof *tags * sp->n_tags, _Alignof(eng_tag_t))
+                                 : NULL;
+    if (at == NULL || (sp->n_tags && tags == NULL))
+        return FA_ENOMEM;
     b->gen = rd->gen;
-    eng_point_t tmp;
-    memset(&tmp, 0, sizeof tmp);
-    fa_str_t tags = b->col[C_TAGS];
-    if (rec_parse_tags(&out->arena, fa_str(tags.ptr + 1, tags.len - 1), b->col[C_M], &tmp) != 0)
-        return FA_EPARSE;
-    b->name = tmp.name;
-    b->tags = tmp.tags;
-    b->n_tags = tmp.n_tags;
-    b->key = tmp.key;
+    b->name = put_str(&at, sp->name);
+    b->key = put_str(&at, sp->key);
+    for (uint32_t i = 0; i < sp->n_tags; i++) {
+        tags[i].key = put_str(&at, sp->tags[i].key);
+        tags[i].value = put_str(&at, sp->tags[i].value);
+    }
+    b->tags = tags;
+    b->n_tags = sp->n_tags;
     for (uint32_t i = 0; i < b->n_order; i++)
-        b->fkeys[i] = dup(&out->arena, key_of(b, b->order[i]));
+        b->fkeys[i] = put_str(&at, b->seg_fkeys[i]);
     return 0;
 }
 

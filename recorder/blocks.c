@@ -823,29 +823,29 @@ typedef struct arr {
 } arr_t;
 
 typedef struct rblock {
+    /* read per point (replay order hops between blocks: these fit the first two cache lines,
+     * which are fetched ahead) */
+    uint32_t *order;         /* the field keys in jsonb's order: type << 24 | index */
+    uint32_t n_order;
+    uint32_t src;            /* blocks of one db, rp and batch share it */
+    uint64_t gen;            /* the batch whose arena holds the copies below */
+    fa_str_t name, key;      /* copies in the current batch's arena */
+    eng_tag_t *tags;
+    uint32_t n_tags;
+    fa_str_t *fkeys;         /* per entry of order */
+    /* the points row-major, for replay order across blocks without a cache miss per column: per
+     * point `stride` bytes = time, the block's index (4 bytes, then 4 of padding), the value bits
+     * per entry of order (a string: its element), then a presence byte per entry */
+    char *rows;
+    size_t stride;
     fa_str_t col[C_KEYS0];   /* scalar columns (ptr NULL = SQL NULL) */
     arr_t seq, time, keys[N_TYPES], vals[N_TYPES];
     int64_t batch_seq;
     int32_t node;
-    uint32_t src;            /* blocks of one db, rp and batch share it */
-    /* the field keys in jsonb's order: type << 24 | index */
-    uint32_t *order;
-    uint32_t n_order;
-    /* the points row-major, for replay order across blocks without a cache miss per column: per
-     * point `stride` bytes = time, the value bits per entry of order (a string: its element), then
-     * a presence byte per entry */
-    char *rows;
-    size_t stride;
     /* name, tags, series key and field keys parsed once per segment (in the segment's arena) */
     eng_point_t seg_pt;
     fa_str_t *seg_fkeys;     /* per entry of order */
     size_t str_bytes;        /* bytes of all those strings */
-    /* copies in the current batch's arena */
-    uint64_t gen;
-    fa_str_t name, key;
-    eng_tag_t *tags;
-    uint32_t n_tags;
-    fa_str_t *fkeys;         /* per entry of order */
 } rblock_t;
 
 struct rec_blocks_rd {
@@ -861,7 +861,7 @@ struct rec_blocks_rd {
     uint32_t n_rows, cap_rows;
     rblock_t *blocks;
     fa_arena_t arena;        /* the segment's decoding */
-    uint64_t *slots;         /* per seq of the segment: block << 32 | index + 1, 0 = none */
+    char **slots;            /* per seq of the segment: its point's row, NULL = none */
     uint32_t cap_slots;
     int64_t seg;
     uint32_t seg_n, pos;
@@ -1067,7 +1067,7 @@ static fa_str_t key_of(const rblock_t *b, uint32_t o)
     return fa_str(e + 4, (size_t)(el_len(e) > 0 ? el_len(e) : 0));
 }
 
-static int decode_row(rec_blocks_rd_t *rd, const char *row, int len, rblock_t *b)
+static int decode_row(rec_blocks_rd_t *rd, const char *row, int len, uint32_t idx, rblock_t *b)
 {
     const char *p = row, *end = row + len;
     if (len < 2 || (int16_t)((unsigned char)p[0] << 8 | (unsigned char)p[1]) != N_COLS)
@@ -1129,7 +1129,7 @@ static int decode_row(rec_blocks_rd_t *rd, const char *row, int len, rblock_t *b
         b->str_bytes += b->seg_fkeys[i].len + 1;
     }
     uint32_t np = b->seq.d1;
-    b->stride = (8 + 8 * (size_t)n_order + n_order + 7) & ~(size_t)7;
+    b->stride = (16 + 8 * (size_t)n_order + n_order + 7) & ~(size_t)7;
     b->rows = fa_arena_alloc(&rd->arena, b->stride * (np ? np : 1), 8);
     for (uint32_t j = 0; j < np; j++) {
         const char *e = b->time.el[j];
@@ -1137,11 +1137,12 @@ static int decode_row(rec_blocks_rd_t *rd, const char *row, int len, rblock_t *b
             return -1;
         uint64_t t = get_be64(e + 4);
         memcpy(b->rows + b->stride * j, &t, 8);
+        memcpy(b->rows + b->stride * j + 8, &idx, 4);
     }
     for (uint32_t i = 0; i < n_order; i++) {
         int t = (int)(b->order[i] >> 24);
         const char **el = b->vals[t].el + (size_t)(b->order[i] & 0xffffff) * np;
-        char *r = b->rows + 8 + 8 * (size_t)i, *pr = b->rows + 8 + 8 * (size_t)n_order + i;
+        char *r = b->rows + 16 + 8 * (size_t)i, *pr = b->rows + 16 + 8 * (size_t)n_order + i;
         for (uint32_t j = 0; j < np; j++, r += b->stride, pr += b->stride) {
             const char *e = el[j];
             int32_t l = el_len(e);
@@ -1228,7 +1229,7 @@ static int load_segment(rec_blocks_rd_t *rd, char *err, size_t errlen)
             rd->cap_rows = cap;
         }
         rd->rows[rd->n_rows] = row;
-        if (decode_row(rd, row, len, &rd->blocks[rd->n_rows]) != 0) {
+        if (decode_row(rd, row, len, rd->n_rows, &rd->blocks[rd->n_rows]) != 0) {
             rd->n_rows++;
             snprintf(err, errlen, "reading recording %s: segment %" PRId64 ": a malformed block", rd->id_copy, s);
             return -1;
@@ -1255,6 +1256,8 @@ static int load_segment(rec_blocks_rd_t *rd, char *err, size_t errlen)
     memset(rd->slots, 0, (seg_n ? seg_n : 1) * sizeof *rd->slots);
     for (uint32_t b = 0; b < rd->n_rows; b++) {
         const arr_t *sq = &rd->blocks[b].seq;
+        char *rows = rd->blocks[b].rows;
+        size_t stride = rd->blocks[b].stride;
         for (uint32_t j = 0; j < sq->d1; j++) {
             const char *e = sq->el[j];
             if (el_len(e) != 8) {
@@ -1262,13 +1265,13 @@ static int load_segment(rec_blocks_rd_t *rd, char *err, size_t errlen)
                 return -1;
             }
             int64_t s = (int64_t)get_be64(e + 4);
-            if (s < seg || s - seg >= seg_n || rd->slots[s - seg] != 0) {
+            if (s < seg || s - seg >= seg_n || rd->slots[s - seg] != NULL) {
                 snprintf(err, errlen, "reading recording %s: seq %" PRId64 " outside segment %" PRId64 " or twice",
                          rd->id_copy, s, seg);
                 return -1;
             }
             if (s >= rd->from && (rd->to < 0 || s < rd->to))
-                rd->slots[s - seg] = (uint64_t)b << 32 | (j + 1);
+                rd->slots[s - seg] = rows + stride * j;
         }
     }
     number_sources(rd);
@@ -1324,12 +1327,20 @@ static int block_into(rec_blocks_rd_t *rd, rblock_t *b, eng_batch_t *out)
     return 0;
 }
 
-static int point_into(rblock_t *b, uint32_t j, eng_batch_t *out)
+/* The index of the block a point's row belongs to. */
+static uint32_t row_block(const char *row)
+{
+    uint32_t idx;
+    memcpy(&idx, row + 8, 4);
+    return idx;
+}
+
+static int point_into(const rblock_t *b, const char *row, eng_batch_t *out)
 {
     eng_point_t *pt = eng_batch_add(out);
     if (pt == NULL)
         return FA_ENOMEM;
-    const char *row = b->rows + b->stride * j, *present = row + 8 + 8 * (size_t)b->n_order;
+    const char *present = row + 16 + 8 * (size_t)b->n_order;
     pt->name = b->name;
     pt->tags = b->tags;
     pt->n_tags = b->n_tags;
@@ -1346,7 +1357,7 @@ static int point_into(rblock_t *b, uint32_t j, eng_batch_t *out)
         if (!present[i])
             continue;
         uint64_t bits;
-        memcpy(&bits, row + 8 + 8 * (size_t)i, 8);
+        memcpy(&bits, row + 16 + 8 * (size_t)i, 8);
         eng_value_t v;
         switch ((int)(b->order[i] >> 24)) {
         case T_FLOAT: v.type = ENG_FLOAT; memcpy(&v.f, &bits, 8); break;
@@ -1379,18 +1390,22 @@ int rec_blocks_next(rec_blocks_rd_t *rd, uint32_t max, eng_batch_t *b, rec_read_
     int64_t first_seg = rd->seg;
     for (;;) {
         while (rd->pos < rd->seg_n && b->n < max) {
-            uint64_t s = rd->slots[rd->pos];
-            if (s == 0) {
+            char *row = rd->slots[rd->pos];
+            if (row == NULL) {
                 rd->pos++;
                 continue;
             }
-            rblock_t *bk = &rd->blocks[s >> 32];
-            if (rd->pos + 16 < rd->seg_n && rd->slots[rd->pos + 16] != 0) {
-                /* seq order hops between series: fetch a later point's row ahead */
-                uint64_t s2 = rd->slots[rd->pos + 16];
-                const rblock_t *b2 = &rd->blocks[s2 >> 32];
-                __builtin_prefetch(b2->rows + b2->stride * ((uint32_t)(s2 & 0xffffffff) - 1));
-                __builtin_prefetch(&rd->blocks[rd->slots[rd->pos + 32 < rd->seg_n ? rd->pos + 32 : rd->pos] >> 32]);
+            rblock_t *bk = &rd->blocks[row_block(row)];
+            /* seq order hops between series: fetch the rows of later points ahead, and the blocks
+             * of nearer ones (their rows, fetched earlier, say which) */
+            if (rd->pos + 16 < rd->seg_n && rd->slots[rd->pos + 16] != NULL) {
+                __builtin_prefetch(rd->slots[rd->pos + 16]);
+                __builtin_prefetch(rd->slots[rd->pos + 16] + 64);
+            }
+            if (rd->pos + 8 < rd->seg_n && rd->slots[rd->pos + 8] != NULL) {
+                const char *b2 = (const char *)&rd->blocks[row_block(rd->slots[rd->pos + 8])];
+                __builtin_prefetch(b2);
+                __builtin_prefetch(b2 + 64);
             }
             if (first == NULL) {
                 first = bk;
@@ -1415,7 +1430,7 @@ int rec_blocks_next(rec_blocks_rd_t *rd, uint32_t max, eng_batch_t *b, rec_read_
             }
             first_seg = rd->seg;
             int rc = block_into(rd, bk, b);
-            rc = rc ? rc : point_into(bk, (uint32_t)(s & 0xffffffff) - 1, b);
+            rc = rc ? rc : point_into(bk, row, b);
             if (rc != 0) {
                 snprintf(err, errlen, "reading recording %s: seq %" PRId64 ": %s", rd->id_copy, rd->seg + rd->pos,
                          rc == FA_ENOMEM ? "out of memory" : "a malformed block");

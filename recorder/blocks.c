@@ -856,6 +856,12 @@ struct rec_blocks_rd {
     char *id_copy;
     int64_t from, to;
     char *next_row;          /* a row of the following segment, read ahead */
+    /* COPY messages received while points are handed out, so that the backend keeps sending
+     * (its socket would fill and stall it otherwise): taken before reading more */
+    struct qmsg { char *p; int n; } *q;
+    uint32_t q_head, q_n, q_cap;
+    size_t q_bytes;
+    bool q_end;              /* the end of the COPY (-1) was received after them */
     int next_len;
     char **rows;
     uint32_t n_rows, cap_rows;
@@ -953,6 +959,9 @@ void rec_blocks_close(rec_blocks_rd_t *rd)
     if (rd->sort_off)
         PQclear(PQexec(rd->pg, "reset enable_sort"));
     free_rows(rd);
+    for (uint32_t i = rd->q_head; i < rd->q_n; i++)
+        PQfreemem(rd->q[i].p);
+    free(rd->q);
     PQfreemem(rd->next_row);
     free(rd->rows);
     free(rd->blocks);
@@ -962,13 +971,65 @@ void rec_blocks_close(rec_blocks_rd_t *rd)
     free(rd);
 }
 
+/* Bytes of COPY data held ahead at most. */
+enum { Q_MAX_BYTES = 64u << 20 };
+
+/* Receives the COPY messages that have arrived, without waiting, into the queue. */
+static void pump(rec_blocks_rd_t *rd)
+{
+    if (!rd->copying || rd->end || rd->q_end || rd->q_bytes > Q_MAX_BYTES || !PQconsumeInput(rd->pg))
+        return;
+    for (;;) {
+        if (rd->q_n == rd->q_cap) {
+            if (rd->q_head > 0) { /* move the rest to the front */
+                memmove(rd->q, rd->q + rd->q_head, (rd->q_n - rd->q_head) * sizeof *rd->q);
+                rd->q_n -= rd->q_head;
+                rd->q_head = 0;
+            }
+            if (rd->q_n == rd->q_cap) {
+                uint32_t cap = rd->q_cap ? rd->q_cap * 2 : 256;
+                struct qmsg *q = realloc(rd->q, cap * sizeof *q);
+                if (q == NULL)
+                    return; /* read later, waiting */
+                rd->q = q;
+                rd->q_cap = cap;
+            }
+        }
+        char *m;
+        int n = PQgetCopyData(rd->pg, &m, 1);
+        if (n == -1)
+            rd->q_end = true;
+        if (n <= 0) /* none yet, the end, or an error (met again by the waiting read) */
+            return;
+        rd->q[rd->q_n++] = (struct qmsg){ m, n };
+        rd->q_bytes += (size_t)n;
+    }
+}
+
+/* The next COPY message as PQgetCopyData (waiting), the queued ones first. */
+static int fetch(rec_blocks_rd_t *rd, char **m)
+{
+    if (rd->q_head < rd->q_n) {
+        struct qmsg q = rd->q[rd->q_head++];
+        rd->q_bytes -= (size_t)q.n;
+        *m = q.p;
+        return q.n;
+    }
+    rd->q_head = rd->q_n = 0;
+    if (rd->q_end) {
+        rd->q_end = false;
+        return -1;
+    }
+    return PQgetCopyData(rd->pg, m, 0);
+}
+
 /* The next COPY row (header skipped), NULL at the end; -1 on error. */
 static int read_row(rec_blocks_rd_t *rd, char **row, int *len, char *err, size_t errlen)
 {
     *row = NULL;
     if (rd->end)
         return 0;
-    int n = PQgetCopyData(rd->pg, row, 0);
+    int n = fetch(rd, row);
     if (n == -1) {
         rd->end = true;
         PGresult *res = PQgetResult(rd->pg);
@@ -1234,7 +1295,8 @@ static int load_segment(rec_blocks_rd_t *rd, char *err, size_t errlen)
             snprintf(err, errlen, "reading recording %s: segment %" PRId64 ": a malformed block", rd->id_copy, s);
             return -1;
         }
-        rd->n_rows++;
+        if ((++rd->n_rows & 7) == 0)
+            pump(rd);
     }
     if (rd->n_rows == 0)
         return 1;
@@ -1437,7 +1499,8 @@ int rec_blocks_next(rec_blocks_rd_t *rd, uint32_t max, eng_batch_t *b, rec_read_
                 return rc;
             }
             out->next_seq = rd->seg + rd->pos + 1;
-            rd->pos++;
+            if ((++rd->pos & 1023) == 0)
+                pump(rd);
         }
         if (b->n >= max)
             break;

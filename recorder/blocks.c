@@ -950,7 +950,7 @@ void rec_blocks_close(rec_blocks_rd_t *rd)
          * hit the connection's next statement instead */
         char *row;
         int n;
-        while ((n = PQgetCopyData(rd->pg, &row, 0)) > 0)
+        while (!rd->q_end && (n = PQgetCopyData(rd->pg, &row, 0)) > 0)
             PQfreemem(row);
         PGresult *res;
         while ((res = PQgetResult(rd->pg)) != NULL)

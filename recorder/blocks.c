@@ -845,7 +845,8 @@ typedef struct rblock {
     /* name, tags, series key and field keys parsed once per segment (in the segment's arena) */
     eng_point_t seg_pt;
     fa_str_t *seg_fkeys;     /* per entry of order */
-    size_t str_bytes;        /* bytes of all those strings */
+    char *strs;              /* all those strings, NUL-terminated, one after another */
+    size_t str_bytes;        /* their bytes */
 } rblock_t;
 
 struct rec_blocks_rd {
@@ -1128,6 +1129,17 @@ static fa_str_t key_of(const rblock_t *b, uint32_t o)
     return fa_str(e + 4, (size_t)(el_len(e) > 0 ? el_len(e) : 0));
 }
 
+/* Copies s, NUL-terminated, to *at and advances it. */
+static fa_str_t put_str(char **at, fa_str_t s)
+{
+    char *d = *at;
+    if (s.len)
+        memcpy(d, s.ptr, s.len);
+    d[s.len] = '\0';
+    *at += s.len + 1;
+    return fa_str(d, s.len);
+}
+
 static int decode_row(rec_blocks_rd_t *rd, const char *row, int len, uint32_t idx, rblock_t *b)
 {
     const char *p = row, *end = row + len;
@@ -1189,6 +1201,16 @@ static int decode_row(rec_blocks_rd_t *rd, const char *row, int len, uint32_t id
         b->seg_fkeys[i] = key_of(b, b->order[i]);
         b->str_bytes += b->seg_fkeys[i].len + 1;
     }
+    /* laid out together, so that a chunk copies them with one memcpy */
+    char *at = b->strs = fa_arena_alloc(&rd->arena, b->str_bytes, 1);
+    b->seg_pt.name = put_str(&at, b->seg_pt.name);
+    b->seg_pt.key = put_str(&at, b->seg_pt.key);
+    for (uint32_t i = 0; i < b->seg_pt.n_tags; i++) {
+        b->seg_pt.tags[i].key = put_str(&at, b->seg_pt.tags[i].key);
+        b->seg_pt.tags[i].value = put_str(&at, b->seg_pt.tags[i].value);
+    }
+    for (uint32_t i = 0; i < n_order; i++)
+        b->seg_fkeys[i] = put_str(&at, b->seg_fkeys[i]);
     uint32_t np = b->seq.d1;
     b->stride = (16 + 8 * (size_t)n_order + n_order + 7) & ~(size_t)7;
     b->rows = fa_arena_alloc(&rd->arena, b->stride * (np ? np : 1), 8);
@@ -1352,19 +1374,11 @@ static bool same_source(const rblock_t *a, const rblock_t *b)
 
 static fa_str_t dup(fa_arena_t *a, fa_str_t s) { return fa_str(fa_arena_strndup(a, s.ptr ? s.ptr : "", s.len), s.len); }
 
-/* Copies s, NUL-terminated, to *at and advances it. */
-static fa_str_t put_str(char **at, fa_str_t s)
-{
-    char *d = *at;
-    if (s.len)
-        memcpy(d, s.ptr, s.len);
-    d[s.len] = '\0';
-    *at += s.len + 1;
-    return fa_str(d, s.len);
-}
+/* s, a string in from, at the same place in to (a copy of from). */
+static fa_str_t rebase(fa_str_t s, const char *from, char *to) { return fa_str(to + (s.ptr - from), s.len); }
 
 /* The block's name, tags, series key and field keys into the batch's arena, once per batch: copies
- * of what the segment parsed, in one allocation for the strings. */
+ * of what the segment parsed, its strings with one memcpy. */
 static int block_into(rec_blocks_rd_t *rd, rblock_t *b, eng_batch_t *out)
 {
     if (b->gen == rd->gen)
@@ -1376,16 +1390,15 @@ static int block_into(rec_blocks_rd_t *rd, rblock_t *b, eng_batch_t *out)
     if (at == NULL || (sp->n_tags && tags == NULL))
         return FA_ENOMEM;
     b->gen = rd->gen;
-    b->name = put_str(&at, sp->name);
-    b->key = put_str(&at, sp->key);
-    for (uint32_t i = 0; i < sp->n_tags; i++) {
-        tags[i].key = put_str(&at, sp->tags[i].key);
-        tags[i].value = put_str(&at, sp->tags[i].value);
-    }
+    memcpy(at, b->strs, b->str_bytes);
+    b->name = rebase(sp->name, b->strs, at);
+    b->key = rebase(sp->key, b->strs, at);
+    for (uint32_t i = 0; i < sp->n_tags; i++)
+        tags[i] = (eng_tag_t){ rebase(sp->tags[i].key, b->strs, at), rebase(sp->tags[i].value, b->strs, at) };
     b->tags = tags;
     b->n_tags = sp->n_tags;
     for (uint32_t i = 0; i < b->n_order; i++)
-        b->fkeys[i] = put_str(&at, b->seg_fkeys[i]);
+        b->fkeys[i] = rebase(b->seg_fkeys[i], b->strs, at);
     return 0;
 }
 
@@ -1444,6 +1457,15 @@ int rec_blocks_next(rec_blocks_rd_t *rd, uint32_t max, eng_batch_t *b, rec_read_
     if (max == 0)
         max = 8192;
     eng_batch_reset(b);
+    /* the chunk's points in one array (up to 65536; eng_batch_add grows it past that): no doubling
+     * and copying as it fills */
+    uint32_t cap = max < 65536 ? max : 65536;
+    b->points = fa_arena_try_alloc(&b->arena, sizeof *b->points * cap, _Alignof(eng_point_t));
+    if (b->points == NULL) {
+        snprintf(err, errlen, "reading recording %s: out of memory for %u points", rd->id_copy, cap);
+        return FA_ENOMEM;
+    }
+    b->cap = cap;
     memset(out, 0, sizeof *out);
     out->batch_seq = -1;
     out->next_seq = rd->from;

@@ -823,40 +823,52 @@ typedef struct arr {
 } arr_t;
 
 typedef struct rblock {
+    /* read per point (replay order hops between blocks: these fit the first two cache lines,
+     * which are fetched ahead) */
+    uint32_t *order;         /* the field keys in jsonb's order: type << 24 | index */
+    uint32_t n_order;
+    uint32_t src;            /* blocks of one db, rp and batch share it */
+    uint64_t gen;            /* the batch whose arena holds the copies below */
+    fa_str_t name, key;      /* copies in the current batch's arena */
+    eng_tag_t *tags;
+    uint32_t n_tags;
+    fa_str_t *fkeys;         /* per entry of order */
+    /* the points row-major, for replay order across blocks without a cache miss per column: per
+     * point `stride` bytes = time, the block's index (4 bytes, then 4 of padding), the value bits
+     * per entry of order (a string: its element), then a presence byte per entry */
+    char *rows;
+    size_t stride;
     fa_str_t col[C_KEYS0];   /* scalar columns (ptr NULL = SQL NULL) */
     arr_t seq, time, keys[N_TYPES], vals[N_TYPES];
     int64_t batch_seq;
     int32_t node;
-    uint32_t src;            /* blocks of one db, rp and batch share it */
-    /* the field keys in jsonb's order: type << 24 | index */
-    uint32_t *order;
-    uint32_t n_order;
-    /* the points row-major, for replay order across blocks without a cache miss per column: per
-     * point `stride` bytes = time, the value bits per entry of order (a string: its element), then
-     * a presence byte per entry */
-    char *rows;
-    size_t stride;
-    /* copies in the current batch's arena */
-    uint64_t gen;
-    fa_str_t name, key;
-    eng_tag_t *tags;
-    uint32_t n_tags;
-    fa_str_t *fkeys;         /* per entry of order */
+    /* name, tags, series key and field keys parsed once per segment (in the segment's arena) */
+    eng_point_t seg_pt;
+    fa_str_t *seg_fkeys;     /* per entry of order */
+    char *strs;              /* all those strings, NUL-terminated, one after another */
+    size_t str_bytes;        /* their bytes */
 } rblock_t;
 
 struct rec_blocks_rd {
     PGconn *pg;
     bool copying, header_done, end;
+    bool sort_off;           /* enable_sort was turned off for the read */
     fa_str_t id;
     char *id_copy;
     int64_t from, to;
     char *next_row;          /* a row of the following segment, read ahead */
+    /* COPY messages received while points are handed out, so that the backend keeps sending
+     * (its socket would fill and stall it otherwise): taken before reading more */
+    struct qmsg { char *p; int n; } *q;
+    uint32_t q_head, q_n, q_cap;
+    size_t q_bytes;
+    bool q_end;              /* the end of the COPY (-1) was received after them */
     int next_len;
     char **rows;
     uint32_t n_rows, cap_rows;
     rblock_t *blocks;
     fa_arena_t arena;        /* the segment's decoding */
-    uint64_t *slots;         /* per seq of the segment: block << 32 | index + 1, 0 = none */
+    char **slots;            /* per seq of the segment: its point's row, NULL = none */
     uint32_t cap_slots;
     int64_t seg;
     uint32_t seg_n, pos;
@@ -895,7 +907,20 @@ int rec_blocks_open(PGconn *pg, fa_str_t recording_id, int64_t from_seq, int64_t
              " to stdout (format binary)",
              lit, from_seq - REC_SEGMENT_MAX, from_seq, upper);
     PQfreemem(lit);
-    PGresult *res = PQexec(pg, sql);
+    /* the primary key's order is the order wanted: without this the planner may pick a bitmap scan
+     * and sort the whole recording (spilling to disk past work_mem); reset by rec_blocks_close */
+    PGresult *res = PQexec(pg, "set enable_sort = off");
+    bool set_ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (!set_ok) {
+        char what[400];
+        snprintf(what, sizeof what, "reading recording %s: set enable_sort", rd->id_copy);
+        pg_err(pg, what, err, errlen);
+        rec_blocks_close(rd);
+        return FA_EPG;
+    }
+    rd->sort_off = true;
+    res = PQexec(pg, sql);
     if (PQresultStatus(res) != PGRES_COPY_OUT) {
         char what[400];
         snprintf(what, sizeof what, "reading recording %s", rd->id_copy);
@@ -926,13 +951,18 @@ void rec_blocks_close(rec_blocks_rd_t *rd)
          * hit the connection's next statement instead */
         char *row;
         int n;
-        while ((n = PQgetCopyData(rd->pg, &row, 0)) > 0)
+        while (!rd->q_end && (n = PQgetCopyData(rd->pg, &row, 0)) > 0)
             PQfreemem(row);
         PGresult *res;
         while ((res = PQgetResult(rd->pg)) != NULL)
             PQclear(res);
     }
+    if (rd->sort_off)
+        PQclear(PQexec(rd->pg, "reset enable_sort"));
     free_rows(rd);
+    for (uint32_t i = rd->q_head; i < rd->q_n; i++)
+        PQfreemem(rd->q[i].p);
+    free(rd->q);
     PQfreemem(rd->next_row);
     free(rd->rows);
     free(rd->blocks);
@@ -942,13 +972,65 @@ void rec_blocks_close(rec_blocks_rd_t *rd)
     free(rd);
 }
 
+/* Bytes of COPY data held ahead at most. */
+enum { Q_MAX_BYTES = 64u << 20 };
+
+/* Receives the COPY messages that have arrived, without waiting, into the queue. */
+static void pump(rec_blocks_rd_t *rd)
+{
+    if (!rd->copying || rd->end || rd->q_end || rd->q_bytes > Q_MAX_BYTES || !PQconsumeInput(rd->pg))
+        return;
+    for (;;) {
+        if (rd->q_n == rd->q_cap) {
+            if (rd->q_head > 0) { /* move the rest to the front */
+                memmove(rd->q, rd->q + rd->q_head, (rd->q_n - rd->q_head) * sizeof *rd->q);
+                rd->q_n -= rd->q_head;
+                rd->q_head = 0;
+            }
+            if (rd->q_n == rd->q_cap) {
+                uint32_t cap = rd->q_cap ? rd->q_cap * 2 : 256;
+                struct qmsg *q = realloc(rd->q, cap * sizeof *q);
+                if (q == NULL)
+                    return; /* read later, waiting */
+                rd->q = q;
+                rd->q_cap = cap;
+            }
+        }
+        char *m;
+        int n = PQgetCopyData(rd->pg, &m, 1);
+        if (n == -1)
+            rd->q_end = true;
+        if (n <= 0) /* none yet, the end, or an error (met again by the waiting read) */
+            return;
+        rd->q[rd->q_n++] = (struct qmsg){ m, n };
+        rd->q_bytes += (size_t)n;
+    }
+}
+
+/* The next COPY message as PQgetCopyData (waiting), the queued ones first. */
+static int fetch(rec_blocks_rd_t *rd, char **m)
+{
+    if (rd->q_head < rd->q_n) {
+        struct qmsg q = rd->q[rd->q_head++];
+        rd->q_bytes -= (size_t)q.n;
+        *m = q.p;
+        return q.n;
+    }
+    rd->q_head = rd->q_n = 0;
+    if (rd->q_end) {
+        rd->q_end = false;
+        return -1;
+    }
+    return PQgetCopyData(rd->pg, m, 0);
+}
+
 /* The next COPY row (header skipped), NULL at the end; -1 on error. */
 static int read_row(rec_blocks_rd_t *rd, char **row, int *len, char *err, size_t errlen)
 {
     *row = NULL;
     if (rd->end)
         return 0;
-    int n = PQgetCopyData(rd->pg, row, 0);
+    int n = fetch(rd, row);
     if (n == -1) {
         rd->end = true;
         PGresult *res = PQgetResult(rd->pg);
@@ -1047,7 +1129,18 @@ static fa_str_t key_of(const rblock_t *b, uint32_t o)
     return fa_str(e + 4, (size_t)(el_len(e) > 0 ? el_len(e) : 0));
 }
 
-static int decode_row(rec_blocks_rd_t *rd, const char *row, int len, rblock_t *b)
+/* Copies s, NUL-terminated, to *at and advances it. */
+static fa_str_t put_str(char **at, fa_str_t s)
+{
+    char *d = *at;
+    if (s.len)
+        memcpy(d, s.ptr, s.len);
+    d[s.len] = '\0';
+    *at += s.len + 1;
+    return fa_str(d, s.len);
+}
+
+static int decode_row(rec_blocks_rd_t *rd, const char *row, int len, uint32_t idx, rblock_t *b)
 {
     const char *p = row, *end = row + len;
     if (len < 2 || (int16_t)((unsigned char)p[0] << 8 | (unsigned char)p[1]) != N_COLS)
@@ -1097,8 +1190,29 @@ static int decode_row(rec_blocks_rd_t *rd, const char *row, int len, rblock_t *b
             b->order[i] = o;
         }
     b->fkeys = FA_NEW(&rd->arena, fa_str_t, n_order ? n_order : 1);
+    b->seg_fkeys = FA_NEW(&rd->arena, fa_str_t, n_order ? n_order : 1);
+    fa_str_t tags = b->col[C_TAGS];
+    if (rec_parse_tags(&rd->arena, fa_str(tags.ptr + 1, tags.len - 1), b->col[C_M], &b->seg_pt) != 0)
+        return -1;
+    b->str_bytes = b->seg_pt.name.len + b->seg_pt.key.len + 2; /* each string NUL-terminated, as dup's */
+    for (uint32_t i = 0; i < b->seg_pt.n_tags; i++)
+        b->str_bytes += b->seg_pt.tags[i].key.len + b->seg_pt.tags[i].value.len + 2;
+    for (uint32_t i = 0; i < n_order; i++) {
+        b->seg_fkeys[i] = key_of(b, b->order[i]);
+        b->str_bytes += b->seg_fkeys[i].len + 1;
+    }
+    /* laid out together, so that a chunk copies them with one memcpy */
+    char *at = b->strs = fa_arena_alloc(&rd->arena, b->str_bytes, 1);
+    b->seg_pt.name = put_str(&at, b->seg_pt.name);
+    b->seg_pt.key = put_str(&at, b->seg_pt.key);
+    for (uint32_t i = 0; i < b->seg_pt.n_tags; i++) {
+        b->seg_pt.tags[i].key = put_str(&at, b->seg_pt.tags[i].key);
+        b->seg_pt.tags[i].value = put_str(&at, b->seg_pt.tags[i].value);
+    }
+    for (uint32_t i = 0; i < n_order; i++)
+        b->seg_fkeys[i] = put_str(&at, b->seg_fkeys[i]);
     uint32_t np = b->seq.d1;
-    b->stride = (8 + 8 * (size_t)n_order + n_order + 7) & ~(size_t)7;
+    b->stride = (16 + 8 * (size_t)n_order + n_order + 7) & ~(size_t)7;
     b->rows = fa_arena_alloc(&rd->arena, b->stride * (np ? np : 1), 8);
     for (uint32_t j = 0; j < np; j++) {
         const char *e = b->time.el[j];
@@ -1106,11 +1220,12 @@ static int decode_row(rec_blocks_rd_t *rd, const char *row, int len, rblock_t *b
             return -1;
         uint64_t t = get_be64(e + 4);
         memcpy(b->rows + b->stride * j, &t, 8);
+        memcpy(b->rows + b->stride * j + 8, &idx, 4);
     }
     for (uint32_t i = 0; i < n_order; i++) {
         int t = (int)(b->order[i] >> 24);
         const char **el = b->vals[t].el + (size_t)(b->order[i] & 0xffffff) * np;
-        char *r = b->rows + 8 + 8 * (size_t)i, *pr = b->rows + 8 + 8 * (size_t)n_order + i;
+        char *r = b->rows + 16 + 8 * (size_t)i, *pr = b->rows + 16 + 8 * (size_t)n_order + i;
         for (uint32_t j = 0; j < np; j++, r += b->stride, pr += b->stride) {
             const char *e = el[j];
             int32_t l = el_len(e);
@@ -1197,12 +1312,13 @@ static int load_segment(rec_blocks_rd_t *rd, char *err, size_t errlen)
             rd->cap_rows = cap;
         }
         rd->rows[rd->n_rows] = row;
-        if (decode_row(rd, row, len, &rd->blocks[rd->n_rows]) != 0) {
+        if (decode_row(rd, row, len, rd->n_rows, &rd->blocks[rd->n_rows]) != 0) {
             rd->n_rows++;
             snprintf(err, errlen, "reading recording %s: segment %" PRId64 ": a malformed block", rd->id_copy, s);
             return -1;
         }
-        rd->n_rows++;
+        if ((++rd->n_rows & 7) == 0)
+            pump(rd);
     }
     if (rd->n_rows == 0)
         return 1;
@@ -1224,6 +1340,8 @@ static int load_segment(rec_blocks_rd_t *rd, char *err, size_t errlen)
     memset(rd->slots, 0, (seg_n ? seg_n : 1) * sizeof *rd->slots);
     for (uint32_t b = 0; b < rd->n_rows; b++) {
         const arr_t *sq = &rd->blocks[b].seq;
+        char *rows = rd->blocks[b].rows;
+        size_t stride = rd->blocks[b].stride;
         for (uint32_t j = 0; j < sq->d1; j++) {
             const char *e = sq->el[j];
             if (el_len(e) != 8) {
@@ -1231,13 +1349,13 @@ static int load_segment(rec_blocks_rd_t *rd, char *err, size_t errlen)
                 return -1;
             }
             int64_t s = (int64_t)get_be64(e + 4);
-            if (s < seg || s - seg >= seg_n || rd->slots[s - seg] != 0) {
+            if (s < seg || s - seg >= seg_n || rd->slots[s - seg] != NULL) {
                 snprintf(err, errlen, "reading recording %s: seq %" PRId64 " outside segment %" PRId64 " or twice",
                          rd->id_copy, s, seg);
                 return -1;
             }
             if (s >= rd->from && (rd->to < 0 || s < rd->to))
-                rd->slots[s - seg] = (uint64_t)b << 32 | (j + 1);
+                rd->slots[s - seg] = rows + stride * j;
         }
     }
     number_sources(rd);
@@ -1256,32 +1374,48 @@ static bool same_source(const rblock_t *a, const rblock_t *b)
 
 static fa_str_t dup(fa_arena_t *a, fa_str_t s) { return fa_str(fa_arena_strndup(a, s.ptr ? s.ptr : "", s.len), s.len); }
 
-/* The block's name, tags, series key and field keys into the batch's arena, once per batch. */
+/* s, a string in from, at the same place in to (a copy of from). */
+static fa_str_t rebase(fa_str_t s, const char *from, char *to) { return fa_str(to + (s.ptr - from), s.len); }
+
+/* The block's name, tags, series key and field keys into the batch's arena, once per batch: copies
+ * of what the segment parsed, its strings with one memcpy. */
 static int block_into(rec_blocks_rd_t *rd, rblock_t *b, eng_batch_t *out)
 {
     if (b->gen == rd->gen)
         return 0;
+    const eng_point_t *sp = &b->seg_pt;
+    char *at = fa_arena_try_alloc(&out->arena, b->str_bytes, 1);
+    eng_tag_t *tags = sp->n_tags ? fa_arena_try_alloc(&out->arena, sizeof *tags * sp->n_tags, _Alignof(eng_tag_t))
+                                 : NULL;
+    if (at == NULL || (sp->n_tags && tags == NULL))
+        return FA_ENOMEM;
     b->gen = rd->gen;
-    eng_point_t tmp;
-    memset(&tmp, 0, sizeof tmp);
-    fa_str_t tags = b->col[C_TAGS];
-    if (rec_parse_tags(&out->arena, fa_str(tags.ptr + 1, tags.len - 1), b->col[C_M], &tmp) != 0)
-        return FA_EPARSE;
-    b->name = tmp.name;
-    b->tags = tmp.tags;
-    b->n_tags = tmp.n_tags;
-    b->key = tmp.key;
+    memcpy(at, b->strs, b->str_bytes);
+    b->name = rebase(sp->name, b->strs, at);
+    b->key = rebase(sp->key, b->strs, at);
+    for (uint32_t i = 0; i < sp->n_tags; i++)
+        tags[i] = (eng_tag_t){ rebase(sp->tags[i].key, b->strs, at), rebase(sp->tags[i].value, b->strs, at) };
+    b->tags = tags;
+    b->n_tags = sp->n_tags;
     for (uint32_t i = 0; i < b->n_order; i++)
-        b->fkeys[i] = dup(&out->arena, key_of(b, b->order[i]));
+        b->fkeys[i] = rebase(b->seg_fkeys[i], b->strs, at);
     return 0;
 }
 
-static int point_into(rblock_t *b, uint32_t j, eng_batch_t *out)
+/* The index of the block a point's row belongs to. */
+static uint32_t row_block(const char *row)
+{
+    uint32_t idx;
+    memcpy(&idx, row + 8, 4);
+    return idx;
+}
+
+static int point_into(const rblock_t *b, const char *row, eng_batch_t *out)
 {
     eng_point_t *pt = eng_batch_add(out);
     if (pt == NULL)
         return FA_ENOMEM;
-    const char *row = b->rows + b->stride * j, *present = row + 8 + 8 * (size_t)b->n_order;
+    const char *present = row + 16 + 8 * (size_t)b->n_order;
     pt->name = b->name;
     pt->tags = b->tags;
     pt->n_tags = b->n_tags;
@@ -1298,7 +1432,7 @@ static int point_into(rblock_t *b, uint32_t j, eng_batch_t *out)
         if (!present[i])
             continue;
         uint64_t bits;
-        memcpy(&bits, row + 8 + 8 * (size_t)i, 8);
+        memcpy(&bits, row + 16 + 8 * (size_t)i, 8);
         eng_value_t v;
         switch ((int)(b->order[i] >> 24)) {
         case T_FLOAT: v.type = ENG_FLOAT; memcpy(&v.f, &bits, 8); break;
@@ -1323,6 +1457,15 @@ int rec_blocks_next(rec_blocks_rd_t *rd, uint32_t max, eng_batch_t *b, rec_read_
     if (max == 0)
         max = 8192;
     eng_batch_reset(b);
+    /* the chunk's points in one array (up to 65536; eng_batch_add grows it past that): no doubling
+     * and copying as it fills */
+    uint32_t cap = max < 65536 ? max : 65536;
+    b->points = fa_arena_try_alloc(&b->arena, sizeof *b->points * cap, _Alignof(eng_point_t));
+    if (b->points == NULL) {
+        snprintf(err, errlen, "reading recording %s: out of memory for %u points", rd->id_copy, cap);
+        return FA_ENOMEM;
+    }
+    b->cap = cap;
     memset(out, 0, sizeof *out);
     out->batch_seq = -1;
     out->next_seq = rd->from;
@@ -1331,18 +1474,22 @@ int rec_blocks_next(rec_blocks_rd_t *rd, uint32_t max, eng_batch_t *b, rec_read_
     int64_t first_seg = rd->seg;
     for (;;) {
         while (rd->pos < rd->seg_n && b->n < max) {
-            uint64_t s = rd->slots[rd->pos];
-            if (s == 0) {
+            char *row = rd->slots[rd->pos];
+            if (row == NULL) {
                 rd->pos++;
                 continue;
             }
-            rblock_t *bk = &rd->blocks[s >> 32];
-            if (rd->pos + 16 < rd->seg_n && rd->slots[rd->pos + 16] != 0) {
-                /* seq order hops between series: fetch a later point's row ahead */
-                uint64_t s2 = rd->slots[rd->pos + 16];
-                const rblock_t *b2 = &rd->blocks[s2 >> 32];
-                __builtin_prefetch(b2->rows + b2->stride * ((uint32_t)(s2 & 0xffffffff) - 1));
-                __builtin_prefetch(&rd->blocks[rd->slots[rd->pos + 32 < rd->seg_n ? rd->pos + 32 : rd->pos] >> 32]);
+            rblock_t *bk = &rd->blocks[row_block(row)];
+            /* seq order hops between series: fetch the rows of later points ahead, and the blocks
+             * of nearer ones (their rows, fetched earlier, say which) */
+            if (rd->pos + 16 < rd->seg_n && rd->slots[rd->pos + 16] != NULL) {
+                __builtin_prefetch(rd->slots[rd->pos + 16]);
+                __builtin_prefetch(rd->slots[rd->pos + 16] + 64);
+            }
+            if (rd->pos + 8 < rd->seg_n && rd->slots[rd->pos + 8] != NULL) {
+                const char *b2 = (const char *)&rd->blocks[row_block(rd->slots[rd->pos + 8])];
+                __builtin_prefetch(b2);
+                __builtin_prefetch(b2 + 64);
             }
             if (first == NULL) {
                 first = bk;
@@ -1367,14 +1514,15 @@ int rec_blocks_next(rec_blocks_rd_t *rd, uint32_t max, eng_batch_t *b, rec_read_
             }
             first_seg = rd->seg;
             int rc = block_into(rd, bk, b);
-            rc = rc ? rc : point_into(bk, (uint32_t)(s & 0xffffffff) - 1, b);
+            rc = rc ? rc : point_into(bk, row, b);
             if (rc != 0) {
                 snprintf(err, errlen, "reading recording %s: seq %" PRId64 ": %s", rd->id_copy, rd->seg + rd->pos,
                          rc == FA_ENOMEM ? "out of memory" : "a malformed block");
                 return rc;
             }
             out->next_seq = rd->seg + rd->pos + 1;
-            rd->pos++;
+            if ((++rd->pos & 1023) == 0)
+                pump(rd);
         }
         if (b->n >= max)
             break;

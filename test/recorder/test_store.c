@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "recorder/blocks.h"
 #include "recorder/internal.h"
 #include "recorder/recorder.h"
 #include "recorder/rr.h"
@@ -1141,6 +1142,73 @@ Test(recorder, blocks_round_trip_and_view_match_version_1)
     rec_store_free(s);
     cr_assert_str_eq(sql1(pg, "select count(*) from farad.recording_blocks where recording_id = 'vw_new'"), "0");
     sql_ok(pg, "delete from farad.recording_points_v1 where recording_id = 'vw_old'");
+    fa_buf_deinit(&scratch);
+    eng_batch_deinit(&b);
+    eng_batch_deinit(&b2);
+    PQfinish(pg);
+}
+
+/* Reads all of id with rec_blocks_next in chunks of max: the points' "n" fields must count up from 0. */
+static uint32_t read_all_blocks(PGconn *pg, const char *id, uint32_t max)
+{
+    rec_blocks_rd_t *rd = NULL;
+    eng_batch_t back;
+    rec_read_out_t out;
+    char err[320];
+    eng_batch_init(&back, 4096, 0);
+    cr_assert_eq(rec_blocks_open(pg, fa_str_c(id), 0, -1, &rd, err, sizeof err), FA_OK, "%s", err);
+    uint32_t got = 0;
+    for (int i = 0; i < 100000; i++) {
+        cr_assert_eq(rec_blocks_next(rd, max, &back, &out, err, sizeof err), FA_OK, "%s", err);
+        if (out.eof)
+            break;
+        cr_assert(back.n > 0 && back.n <= max);
+        for (uint32_t k = 0; k < back.n; k++, got++) {
+            const eng_field_t *nf = eng_point_field(&back.points[k], S("n"));
+            cr_assert(nf != NULL && nf->v.i == (int64_t)got, "point %u out of order", got);
+        }
+    }
+    rec_blocks_close(rd);
+    eng_batch_deinit(&back);
+    return got;
+}
+
+Test(recorder, blocks_read_ahead_and_close_leave_the_connection_as_it_was)
+{
+    PGconn *pg = connect_dsn(test_dsn());
+    eng_batch_t b, b2;
+    fa_buf_t scratch = FA_BUF_INIT;
+    char err[320];
+    mixed_batches(&b, &b2, 6000);
+    sql_ok(pg, "delete from farad.recording_blocks where recording_id = 'ra_rec'");
+    rec_copy_meta_t m = { .recording_id = S("ra_rec"), .first_seq = 0, .batch_seq = -1 };
+    cr_assert_eq(rec_copy_points(pg, &m, &b, &scratch, err, sizeof err), FA_OK, "%s", err);
+    m = (rec_copy_meta_t){ .recording_id = S("ra_rec"), .first_seq = b.n, .batch_seq = 3, .group = S("g=1"),
+                           .query_node = 2 };
+    cr_assert_eq(rec_copy_points(pg, &m, &b2, &scratch, err, sizeof err), FA_OK, "%s", err);
+    /* more blocks than the reader takes between two receptions without waiting (8) */
+    cr_assert_str_eq(sql1(pg, "select count(*) > 16 from farad.recording_blocks where recording_id = 'ra_rec'"), "t");
+    cr_assert_str_eq(sql1(pg, "show enable_sort"), "on");
+    /* whole reads, in chunks smaller and larger than the pumping interval (1024 points) */
+    cr_assert_eq(read_all_blocks(pg, "ra_rec", 700), 6000);
+    cr_assert_eq(read_all_blocks(pg, "ra_rec", 5000), 6000);
+    cr_assert_str_eq(sql1(pg, "show enable_sort"), "on");
+    /* a read ended early: what was received ahead is dropped, and the connection is usable */
+    for (uint32_t max = 10; max <= 2000; max *= 200) {
+        rec_blocks_rd_t *rd = NULL;
+        eng_batch_t back;
+        rec_read_out_t out;
+        eng_batch_init(&back, 4096, 0);
+        cr_assert_eq(rec_blocks_open(pg, S("ra_rec"), 0, -1, &rd, err, sizeof err), FA_OK, "%s", err);
+        cr_assert_eq(rec_blocks_next(rd, max, &back, &out, err, sizeof err), FA_OK, "%s", err);
+        cr_assert_eq(back.n, max);
+        rec_blocks_close(rd);
+        eng_batch_deinit(&back);
+        cr_assert_str_eq(sql1(pg, "show enable_sort"), "on");
+        cr_assert_str_eq(sql1(pg, "select sum(cardinality(seq)) from farad.recording_blocks where recording_id = 'ra_rec'"),
+                         "6000");
+    }
+    sql_ok(pg, "delete from farad.recording_blocks where recording_id = 'ra_rec'");
     fa_buf_deinit(&scratch);
     eng_batch_deinit(&b);
     eng_batch_deinit(&b2);

@@ -21,22 +21,6 @@ enum { MAX_BODY = 256 << 20, FLUSH_BYTES = 8 << 20, CHUNK = 8192 };
 
 static const eng_env_t quiet_env = { 0 };
 
-static int64_t mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void sleep_until(int64_t at)
-{
-    for (int64_t d = at - mono(); d > 0; d = at - mono()) {
-        if (d > 100000000)
-            d = 100000000; /* wake up now and then: a replay can be deleted */
-        struct timespec ts = { d / 1000000000, d % 1000000000 };
-        nanosleep(&ts, NULL);
-    }
-}
 
 /* ---- the task ---- */
 
@@ -379,10 +363,10 @@ static int bfeed_emit(bfeed_t *f, uint32_t index, eng_point_t *pts, uint32_t n, 
         f->started = true;
         f->first = pts[0].time;
         f->shift = f->it->rec_time ? 0 : rr_now() - pts[0].time;
-        f->start_mono = mono();
+        f->start_mono = rr_mono();
     }
     if (strcmp(f->it->clock, "real") == 0)
-        sleep_until(f->start_mono + (pts[n - 1].time - f->first));
+        rr_sleep_until(f->start_mono + (pts[n - 1].time - f->first));
     for (uint32_t i = 0; i < n; i++)
         pts[i].time += f->shift;
     if (stop + f->shift > f->task->now)

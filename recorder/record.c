@@ -56,11 +56,21 @@ int64_t rr_now(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int64_t mono_now(void)
+int64_t rr_mono(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void rr_sleep_until(int64_t at)
+{
+    for (int64_t d = at - rr_mono(); d > 0; d = at - rr_mono()) {
+        if (d > 100000000)
+            d = 100000000; /* wake up now and then: a replay can be deleted */
+        struct timespec ts = { d / 1000000000, d % 1000000000 };
+        nanosleep(&ts, NULL);
+    }
 }
 
 /* libpq's message as one line without the trailing newline. */
@@ -207,7 +217,7 @@ static void random_id(char *out, size_t n)
     unsigned char b[16];
     FILE *f = fopen("/dev/urandom", "rb");
     if (f == NULL || fread(b, 1, sizeof b, f) != sizeof b) {
-        uint64_t x = (uint64_t)rr_now() ^ (uint64_t)mono_now() << 7;
+        uint64_t x = (uint64_t)rr_now() ^ (uint64_t)rr_mono() << 7;
         for (int i = 0; i < 16; i++, x = x * 6364136223846793005ULL + 1442695040888963407ULL)
             b[i] = (unsigned char)(x >> 56);
     }
@@ -407,11 +417,11 @@ static PGconn *conn(rec_rr_t *r, char *err, size_t errlen)
         r->pg = NULL;
     }
     static __thread char last[400];
-    if (mono_now() < r->pg_retry) {
+    if (rr_mono() < r->pg_retry) {
         snprintf(err, errlen, "%s", last[0] ? last : "PostgreSQL unavailable");
         return NULL;
     }
-    r->pg_retry = mono_now() + 500000000;
+    r->pg_retry = rr_mono() + 500000000;
     r->pg = rr_connect(r->dsn, err, errlen);
     if (r->pg == NULL) {
         snprintf(last, sizeof last, "%s", err);

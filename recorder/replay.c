@@ -15,22 +15,6 @@
 
 enum { CHUNK = 8192, CAPTURE_FLUSH = 1 << 20 };
 
-static int64_t mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void sleep_until(int64_t at)
-{
-    for (int64_t d = at - mono(); d > 0; d = at - mono()) {
-        if (d > 100000000)
-            d = 100000000; /* wake up now and then: a replay can be deleted */
-        struct timespec ts = { d / 1000000000, d % 1000000000 };
-        nanosleep(&ts, NULL);
-    }
-}
 
 /* ---- query recordings ---- */
 
@@ -239,10 +223,10 @@ static void feed(replay_t *x, fa_str_t db, fa_str_t rp, eng_point_t *p)
         x->started = true;
         x->first = p->time;
         x->shift = x->it->rec_time ? 0 : rr_now() - p->time;
-        x->start_mono = mono();
+        x->start_mono = rr_mono();
     }
     if (strcmp(x->it->clock, "real") == 0)
-        sleep_until(x->start_mono + (p->time - x->first));
+        rr_sleep_until(x->start_mono + (p->time - x->first));
     p->time += x->shift;
     eng_task_point(x->task, db, rp, p);
     x->n_points++;
@@ -512,7 +496,7 @@ void *rr_replay_main(void *arg)
     x.capture = x.it->capture;
     tick_err_t terr;
     memset(&terr, 0, sizeof terr);
-    int64_t t0 = mono();
+    int64_t t0 = rr_mono();
     x.pg = rr_connect(x.rr->o.dsn, x.err, sizeof x.err);
     if (x.pg == NULL && (x.capture || (j->query == NULL && !j->live_batch))) {
         x.failed = true;
@@ -545,7 +529,7 @@ void *rr_replay_main(void *arg)
         replay_recording(&x, recording_points(x.pg, x.it->recording));
     if (x.capture)
         capture_flush(&x);
-    double secs = (double)(mono() - t0) / 1e9;
+    double secs = (double)(rr_mono() - t0) / 1e9;
     json_t *stats = json_pack("{s:{s:f},s:o}", "task-stats", "throughput", secs > 0 ? (double)x.n_points / secs : 0.0,
                               "node-stats", node_stats(x.task));
     char *st = json_dumps(stats, JSON_COMPACT);

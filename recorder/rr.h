@@ -75,6 +75,10 @@ struct rec_rr {
 /* ---- record.c ---- */
 /** Wall clock, ns. */
 int64_t rr_now(void);
+/** Monotonic clock, ns. */
+int64_t rr_mono(void);
+/** Sleeps until rr_mono() reaches `at`, waking every 100 ms (replays pacing a real clock). */
+void rr_sleep_until(int64_t at);
 /** A connection for a job (NULL with err). */
 PGconn *rr_connect(const char *dsn, char *err, size_t errlen);
 /** COPYs ready-made COPY text rows (rec_encode_points) into farad.recording_points_v1, the

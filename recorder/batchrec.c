@@ -165,18 +165,6 @@ typedef struct recorder {
     bool failed;
 } recorder_t;
 
-/* COPY text escaping of one column. */
-static void copy_escape(fa_buf_t *b, fa_str_t s)
-{
-    for (size_t i = 0; i < s.len; i++) {
-        char c = s.ptr[i];
-        const char *e = c == '\\' ? "\\\\" : c == '\t' ? "\\t" : c == '\n' ? "\\n" : c == '\r' ? "\\r" : NULL;
-        if (e != NULL)
-            fa_buf_append(b, e, 2);
-        else if (c != '\0')
-            fa_buf_append(b, &c, 1);
-    }
-}
 
 /* COPY of the batch rows gathered so far. */
 static int copy_batches(recorder_t *x)
@@ -252,11 +240,11 @@ static void rec_tap(void *ud, eng_node_t *n, uint32_t index, const eng_rows_t *b
         x->failed = true;
         return;
     }
-    copy_escape(&x->batches, fa_str_c(x->it->id));
+    rr_copy_escape(&x->batches, fa_str_c(x->it->id));
     fa_buf_appendf(&x->batches, "\t%" PRId64 "\t%u\t", seq, index);
-    copy_escape(&x->batches, g);
+    rr_copy_escape(&x->batches, g);
     fa_buf_append_c(&x->batches, "\t");
-    copy_escape(&x->batches, b->name);
+    rr_copy_escape(&x->batches, b->name);
     fa_buf_appendf(&x->batches, "\t%" PRId64 "\t%" PRId64 "\t%" PRId64 "\t%u\n", start, stop, b->tmax, b->n);
     if (rr_writer_buffered(&x->w) >= FLUSH_BYTES && rec_flush(x) != 0)
         x->failed = true;

@@ -73,6 +73,18 @@ void rr_sleep_until(int64_t at)
     }
 }
 
+void rr_copy_escape(fa_buf_t *b, fa_str_t s)
+{
+    for (size_t i = 0; i < s.len; i++) {
+        char c = s.ptr[i];
+        const char *e = c == '\\' ? "\\\\" : c == '\t' ? "\\t" : c == '\n' ? "\\n" : c == '\r' ? "\\r" : NULL;
+        if (e != NULL)
+            fa_buf_append(b, e, 2);
+        else if (c != '\0') /* neither text nor jsonb holds NUL */
+            fa_buf_append(b, &c, 1);
+    }
+}
+
 /* libpq's message as one line without the trailing newline. */
 static void pg_msg(PGconn *pg, char *out, size_t n)
 {
@@ -451,20 +463,20 @@ static void save_pending(rec_rr_t *r)
 {
     char err[400];
     for (;;) {
-        rr_item_t *todo = NULL;
+        rr_item_t *unsaved = NULL;
         pthread_mutex_lock(&r->mu);
-        for (rr_item_t *it = r->items; it != NULL && todo == NULL; it = it->next)
+        for (rr_item_t *it = r->items; it != NULL && unsaved == NULL; it = it->next)
             if (!it->saved && (it->kind == RR_RECORDING || strcmp(it->status, "running") != 0))
-                todo = it;
+                unsaved = it;
         pthread_mutex_unlock(&r->mu);
-        if (todo == NULL)
+        if (unsaved == NULL)
             return;
         PGconn *pg = conn(r, err, sizeof err);
-        if (pg == NULL || rr_save(pg, r, todo, err, sizeof err) != 0)
+        if (pg == NULL || rr_save(pg, r, unsaved, err, sizeof err) != 0)
             return;
         pthread_mutex_lock(&r->mu);
-        if (strcmp(todo->status, "running") == 0)
-            todo->saved = true; /* the running row is in; the final one comes at its end */
+        if (strcmp(unsaved->status, "running") == 0)
+            unsaved->saved = true; /* the running row is in; the final one comes at its end */
         pthread_mutex_unlock(&r->mu);
     }
 }

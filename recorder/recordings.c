@@ -90,9 +90,11 @@ static void recording_get(PGconn *pg, rec_req_t *req)
     one_row(req, res, params[0], FA_ENOENT, "does not exist");
 }
 
-static void recording_list(PGconn *pg, rec_req_t *req)
+/* One page of a listing: ids matching the glob pattern, newest first (Kapacitor's order). NULL
+ * when the query failed (req says why). */
+static PGresult *list_page(PGconn *pg, rec_req_t *req, const char *sql_head, const char *what)
 {
-    fa_buf_t re = FA_BUF_INIT;
+    fa_buf_t re = FA_BUF_INIT, sql = FA_BUF_INIT;
     char off[16], lim[16];
     const char *params[3];
 
@@ -102,11 +104,29 @@ static void recording_list(PGconn *pg, rec_req_t *req)
     params[0] = fa_buf_cstr(&re);
     params[1] = off;
     params[2] = lim;
-    PGresult *res = rec_run(pg, req,
-                            "select " REC_COLS " from farad.recordings where ($1 = '' or id ~ $1)"
-                            " order by created desc, id offset $2 limit $3",
-                            3, params, "listing recordings");
+    fa_buf_appendf(&sql, "%s where ($1 = '' or id ~ $1) order by created desc, id offset $2 limit $3", sql_head);
+    PGresult *res = rec_run(pg, req, fa_buf_cstr(&sql), 3, params, what);
     fa_buf_deinit(&re);
+    fa_buf_deinit(&sql);
+    return res;
+}
+
+/* A delete by id: the number of rows deleted in req->out.n_rows. */
+static void delete_by_id(PGconn *pg, rec_req_t *req, const char *sql, const char *what)
+{
+    const char *params[1] = { rec_param(req, req->in.id) };
+    PGresult *res = rec_run(pg, req, sql, 1, params, what);
+
+    if (res == NULL)
+        return;
+    req->out.n_rows = strtoull(PQcmdTuples(res), NULL, 10);
+    req->rc = FA_OK;
+    PQclear(res);
+}
+
+static void recording_list(PGconn *pg, rec_req_t *req)
+{
+    PGresult *res = list_page(pg, req, "select " REC_COLS " from farad.recordings", "listing recordings");
     if (res == NULL)
         return;
     uint32_t n = (uint32_t)PQntuples(res);
@@ -120,18 +140,11 @@ static void recording_list(PGconn *pg, rec_req_t *req)
 
 static void recording_delete(PGconn *pg, rec_req_t *req)
 {
-    const char *params[1] = { rec_param(req, req->in.id) };
-    PGresult *res = rec_run(pg, req,
-                            "with p as (delete from farad.recording_blocks where recording_id = $1),"
-                            " v as (delete from farad.recording_points_v1 where recording_id = $1)"
-                            " delete from farad.recordings where id = $1",
-                            1, params, "deleting a recording");
-
-    if (res == NULL)
-        return;
-    req->out.n_rows = strtoull(PQcmdTuples(res), NULL, 10);
-    req->rc = FA_OK;
-    PQclear(res);
+    delete_by_id(pg, req,
+                 "with p as (delete from farad.recording_blocks where recording_id = $1),"
+                 " v as (delete from farad.recording_points_v1 where recording_id = $1)"
+                 " delete from farad.recordings where id = $1",
+                 "deleting a recording");
 }
 
 /* ---- replays ---- */
@@ -208,21 +221,7 @@ static void replay_get(PGconn *pg, rec_req_t *req)
 
 static void replay_list(PGconn *pg, rec_req_t *req)
 {
-    fa_buf_t re = FA_BUF_INIT;
-    char off[16], lim[16];
-    const char *params[3];
-
-    rec_glob_to_regex(req->in.list.pattern, &re);
-    snprintf(off, sizeof off, "%u", req->in.list.offset);
-    snprintf(lim, sizeof lim, "%u", req->in.list.limit ? req->in.list.limit : 100);
-    params[0] = fa_buf_cstr(&re);
-    params[1] = off;
-    params[2] = lim;
-    PGresult *res = rec_run(pg, req,
-                            "select " REPLAY_COLS " from farad.replays where ($1 = '' or id ~ $1)"
-                            " order by created desc, id offset $2 limit $3",
-                            3, params, "listing replays");
-    fa_buf_deinit(&re);
+    PGresult *res = list_page(pg, req, "select " REPLAY_COLS " from farad.replays", "listing replays");
     if (res == NULL)
         return;
     uint32_t n = (uint32_t)PQntuples(res);
@@ -236,17 +235,10 @@ static void replay_list(PGconn *pg, rec_req_t *req)
 
 static void replay_delete(PGconn *pg, rec_req_t *req)
 {
-    const char *params[1] = { rec_param(req, req->in.id) };
-    PGresult *res = rec_run(pg, req,
-                            "with o as (delete from farad.replay_outputs where replay_id = $1)"
-                            " delete from farad.replays where id = $1",
-                            1, params, "deleting a replay");
-
-    if (res == NULL)
-        return;
-    req->out.n_rows = strtoull(PQcmdTuples(res), NULL, 10);
-    req->rc = FA_OK;
-    PQclear(res);
+    delete_by_id(pg, req,
+                 "with o as (delete from farad.replay_outputs where replay_id = $1)"
+                 " delete from farad.replays where id = $1",
+                 "deleting a replay");
 }
 
 void rec_exec_recordings(PGconn *pg, rec_req_t *req)

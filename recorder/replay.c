@@ -150,18 +150,6 @@ typedef struct replay {
     uint64_t n_points;
 } replay_t;
 
-/* COPY text escaping of one column. */
-static void copy_escape(fa_buf_t *b, fa_str_t s)
-{
-    for (size_t i = 0; i < s.len; i++) {
-        char c = s.ptr[i];
-        const char *e = c == '\\' ? "\\\\" : c == '\t' ? "\\t" : c == '\n' ? "\\n" : c == '\r' ? "\\r" : NULL;
-        if (e != NULL)
-            fa_buf_append(b, e, 2);
-        else
-            fa_buf_append(b, &c, 1);
-    }
-}
 
 static void capture_flush(replay_t *x)
 {
@@ -205,11 +193,11 @@ static void on_emit(void *ud, eng_node_t *n, fa_str_t kind, fa_str_t text)
     if (point) {
         json_t *o = json_pack("{s:s,s:s%}", "node", n->name, "line", text.ptr ? text.ptr : "", text.len);
         char *js = json_dumps(o, JSON_COMPACT);
-        copy_escape(&x->out, fa_str_c(js));
+        rr_copy_escape(&x->out, fa_str_c(js));
         free(js);
         json_decref(o);
     } else {
-        copy_escape(&x->out, text);
+        rr_copy_escape(&x->out, text);
     }
     fa_buf_append(&x->out, "\n", 1);
     if (x->out.len >= CAPTURE_FLUSH)

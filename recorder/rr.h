@@ -75,6 +75,9 @@ struct rec_rr {
 /* ---- record.c ---- */
 /** Wall clock, ns. */
 int64_t rr_now(void);
+/** Appends s to b as one column of COPY text (backslash, tab, newline, CR escaped; NUL bytes,
+ * which PostgreSQL text cannot hold, left out). */
+void rr_copy_escape(fa_buf_t *b, fa_str_t s);
 /** Monotonic clock, ns. */
 int64_t rr_mono(void);
 /** Sleeps until rr_mono() reaches `at`, waking every 100 ms (replays pacing a real clock). */

@@ -1,6 +1,7 @@
 /* recorder/record.c - the recorder thread: API calls for /recordings and /replays, stream
- * recordings (a sink task in the live task master, COPY every 50 ms), the rows in PostgreSQL.
- * See record.h for the design. */
+ * recordings (a sink task in the live task master, its stage written as blocks once a second),
+ * the rows in PostgreSQL. Helpers shared with the job threads are in rrutil.c. See record.h for
+ * the design. */
 #include <ctype.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -48,116 +49,6 @@ typedef struct rr_stream {
 } rr_stream_t;
 
 /* ---- small helpers ---- */
-
-int64_t rr_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-int64_t rr_mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-void rr_sleep_until(int64_t at)
-{
-    for (int64_t d = at - rr_mono(); d > 0; d = at - rr_mono()) {
-        if (d > 100000000)
-            d = 100000000; /* wake up now and then: a replay can be deleted */
-        struct timespec ts = { d / 1000000000, d % 1000000000 };
-        nanosleep(&ts, NULL);
-    }
-}
-
-void rr_copy_escape(fa_buf_t *b, fa_str_t s)
-{
-    for (size_t i = 0; i < s.len; i++) {
-        char c = s.ptr[i];
-        const char *e = c == '\\' ? "\\\\" : c == '\t' ? "\\t" : c == '\n' ? "\\n" : c == '\r' ? "\\r" : NULL;
-        if (e != NULL)
-            fa_buf_append(b, e, 2);
-        else if (c != '\0') /* neither text nor jsonb holds NUL */
-            fa_buf_append(b, &c, 1);
-    }
-}
-
-/* libpq's message as one line without the trailing newline. */
-static void pg_msg(PGconn *pg, char *out, size_t n)
-{
-    snprintf(out, n, "%s", pg != NULL ? PQerrorMessage(pg) : "no connection");
-    for (char *p = out; *p; p++)
-        if (*p == '\n' || *p == '\t')
-            *p = ' ';
-    size_t l = strlen(out);
-    while (l > 0 && out[l - 1] == ' ')
-        out[--l] = '\0';
-}
-
-PGconn *rr_connect(const char *dsn, char *err, size_t errlen)
-{
-    const char *keys[] = { "connect_timeout", "application_name", "client_encoding", "dbname", NULL };
-    const char *vals[] = { "3", "faradd-recorder", "UTF8", dsn, NULL };
-    PGconn *pg = PQconnectdbParams(keys, vals, 1);
-    if (pg == NULL || PQstatus(pg) != CONNECTION_OK) {
-        char m[300];
-        pg_msg(pg, m, sizeof m);
-        snprintf(err, errlen, "PostgreSQL unavailable: %s", m);
-        PQfinish(pg);
-        return NULL;
-    }
-    if (rec_migrate(pg, err, errlen) < 0) {
-        PQfinish(pg);
-        return NULL;
-    }
-    return pg;
-}
-
-int rr_copy_text(PGconn *pg, const char *text, size_t len, char *err, size_t errlen)
-{
-    char m[300];
-    char sql[200];
-    int rc = -1;
-    snprintf(sql, sizeof sql, "copy farad.recording_points_v1 (%s) from stdin", rec_copy_columns);
-    PGresult *res = PQexec(pg, sql);
-    if (PQresultStatus(res) != PGRES_COPY_IN) {
-        pg_msg(pg, m, sizeof m);
-        snprintf(err, errlen, "COPY into farad.recording_points_v1: %s", m);
-        PQclear(res);
-        return -1;
-    }
-    PQclear(res);
-    for (size_t off = 0; off < len;) {
-        size_t n = len - off > (1u << 20) ? (1u << 20) : len - off;
-        if (PQputCopyData(pg, text + off, (int)n) != 1) {
-            pg_msg(pg, m, sizeof m);
-            snprintf(err, errlen, "COPY into farad.recording_points_v1: sending rows: %s", m);
-            PQputCopyEnd(pg, "send failed");
-            goto Drain;
-        }
-        off += n;
-    }
-    if (PQputCopyEnd(pg, NULL) != 1) {
-        pg_msg(pg, m, sizeof m);
-        snprintf(err, errlen, "COPY into farad.recording_points_v1: %s", m);
-        goto Drain;
-    }
-    res = PQgetResult(pg);
-    if (PQresultStatus(res) == PGRES_COMMAND_OK) {
-        rc = 0;
-    } else {
-        pg_msg(pg, m, sizeof m);
-        snprintf(err, errlen, "COPY into farad.recording_points_v1: %s", m);
-    }
-    PQclear(res);
-Drain:
-    while ((res = PQgetResult(pg)) != NULL)
-        PQclear(res);
-    return rc;
-}
 
 /* Go's RFC3339Nano: trailing zeros of the fraction dropped. */
 static void fmt_rfc3339(int64_t ns, char *out, size_t n)
@@ -367,7 +258,7 @@ int rr_save(PGconn *pg, rec_rr_t *r, rr_item_t *it, char *err, size_t errlen)
     free(c.stats);
     int rc = 0;
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        pg_msg(pg, m, sizeof m);
+        rr_pg_msg(pg, m, sizeof m);
         snprintf(err, errlen, "saving %s %s: %s", c.kind == RR_RECORDING ? "recording" : "replay", c.id, m);
         rc = -1;
     } else if (!running) {
@@ -1175,7 +1066,7 @@ static void get_one(rec_rr_t *r, struct rr_call *c, rr_kind_t kind, const char *
     const char *p[1] = { id };
     PGresult *res = PQexecParams(pg, sql, 1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        pg_msg(pg, err, sizeof err);
+        rr_pg_msg(pg, err, sizeof err);
         answer_error(c, 503, "reading %s %s: %s", kind == RR_RECORDING ? "recording" : "replay", id, err);
     } else if (PQntuples(res) == 0) {
         answer_error(c, 404, "no %s exists with id %s", kind == RR_RECORDING ? "recording" : "replay", id);
@@ -1269,7 +1160,7 @@ static void get_list(rec_rr_t *r, struct rr_call *c, rr_kind_t kind)
     PGresult *res = PQexecParams(pg, sql, 3, NULL, p, NULL, NULL, 0);
     fa_buf_deinit(&re);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
-        pg_msg(pg, err, sizeof err);
+        rr_pg_msg(pg, err, sizeof err);
         answer_error(c, 503, "listing %s: %s", kind == RR_RECORDING ? "recordings" : "replays", err);
         PQclear(res);
         return;
@@ -1323,7 +1214,7 @@ static void delete_one(rec_rr_t *r, struct rr_call *c, rr_kind_t kind, const cha
                             " delete from farad.replays where id = $1";
     PGresult *res = PQexecParams(pg, sql, 1, NULL, p, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        pg_msg(pg, err, sizeof err);
+        rr_pg_msg(pg, err, sizeof err);
         answer_error(c, 503, "deleting %s %s: %s", kind == RR_RECORDING ? "recording" : "replay", id, err);
         PQclear(res);
         return;

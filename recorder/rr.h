@@ -72,7 +72,7 @@ struct rec_rr {
     fa_buf_t copy_buf;
 };
 
-/* ---- record.c ---- */
+/* ---- rrutil.c ---- */
 /** Wall clock, ns. */
 int64_t rr_now(void);
 /** Appends s to b as one column of COPY text (backslash, tab, newline, CR escaped; NUL bytes,
@@ -82,12 +82,16 @@ void rr_copy_escape(fa_buf_t *b, fa_str_t s);
 int64_t rr_mono(void);
 /** Sleeps until rr_mono() reaches `at`, waking every 100 ms (replays pacing a real clock). */
 void rr_sleep_until(int64_t at);
+/** libpq's last message (or "no connection") as one line into out. */
+void rr_pg_msg(PGconn *pg, char *out, size_t n);
 /** A connection for a job (NULL with err). */
 PGconn *rr_connect(const char *dsn, char *err, size_t errlen);
 /** COPYs ready-made COPY text rows (rec_encode_points) into farad.recording_points_v1, the
  * one-row-per-point layout of schema version 1 (kept for old recordings, benchmarks and tests).
  * 0 or -1 with err. */
 int rr_copy_text(PGconn *pg, const char *text, size_t len, char *err, size_t errlen);
+
+/* ---- record.c ---- */
 /** Writes the item's row (insert or update all columns). 0 or -1 with err. */
 int rr_save(PGconn *pg, rec_rr_t *r, rr_item_t *it, char *err, size_t errlen);
 /** Marks the item ended (status, error), under the lock. */

@@ -10,10 +10,12 @@
  *
  * Encoding (rec_blocks_encode): the staged points are cut into segments of at most
  * REC_SEGMENT_MAX consecutive seqs; within a segment one block (one row of recording_blocks) per
- * (source, series), in order of first appearance (`part`). A block holds its points column-wise:
- * seq[], time_ns[] and per value type the keys and a [key][point] matrix with NULL where a point
- * lacks the key. Unsigned values are stored as int8 with the same 64 bits (the view adds 2^64 to
- * negative ones). A key given twice in one point keeps its last value, as jsonb did.
+ * (source, series), in order of first appearance (`part`). A block holds its points column-wise
+ * (schema version 4, SCHEMA.md): seq and time_ns packed as big-endian int8s in bytea, per value
+ * type the keys (text[]) and a [key][point] matrix, numbers packed (8 bytes each, bools 1, a
+ * presence bitmap after them when a point lacks a key: put_packed), strings a text[][] with NULL.
+ * Unsigned values are stored with the same 64 bits as int8 (the view adds 2^64 to negative ones).
+ * A key given twice in one point keeps its last value, as jsonb did.
  *
  * Reading (rec_blocks_*): COPY (select ... order by seg, part) TO STDOUT binary, one segment at a
  * time: its rows are kept until its points are handed out, a slot per seq says which block and

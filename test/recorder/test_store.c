@@ -1294,6 +1294,14 @@ Test(recorder, migration_4_packs_version_3_blocks)
                               " from (select '{-9223372036854775808,NULL,0,9223372036854775807}'::bigint[] a) x"),
                      "{-9223372036854775808,NULL,0,9223372036854775807}");
     cr_assert_str_eq(sql1(pg, "select farad.unpack_bool(farad.pack_bool('{t,NULL,f}'), 3)::text"), "{t,NULL,f}");
+    /* SCHEMA.md's query for one field of a big recording */
+    cr_assert_str_eq(sql1(pg, "select string_agg(u.t || '=' || coalesce(u.v::text, '-'), ',' order by u.t)"
+                              " from farad.recording_blocks b,"
+                              " lateral (select length(b.seq) / 8 as n, array_position(b.fkeys, 'g') as k) x,"
+                              " unnest(farad.unpack_int8(b.time_ns, x.n), (farad.unpack_float8(b.fval,"
+                              " cardinality(b.fkeys) * x.n))[(x.k - 1) * x.n + 1:x.k * x.n]) as u(t, v)"
+                              " where b.recording_id = 'r' and b.measurement = 'cpu'"),
+                     "-5=NaN,1700000000000000000=5e-324,1700000000000000001=-Infinity");
 
     /* and replayed from the packed columns */
     rec_blocks_rd_t *rd = NULL;

@@ -905,7 +905,9 @@ int rec_blocks_open(PGconn *pg, fa_str_t recording_id, int64_t from_seq, int64_t
     rd->id = fa_str(rd->id_copy, recording_id.len);
     rd->from = from_seq;
     rd->to = to_seq;
-    fa_arena_init(&rd->arena, 32u << 20, 0); /* lazily touched: no page faults per segment */
+    /* below glibc's mmap threshold (fa_tune_malloc: 32 MiB), so that the chunks come from the heap and
+     * go back to it, and the next segment or replay reuses them without page faults */
+    fa_arena_init(&rd->arena, 8u << 20, 0);
     lit = PQescapeLiteral(pg, rd->id_copy, strlen(rd->id_copy));
     if (lit == NULL) {
         pg_err(pg, "reading a recording", err, errlen);
@@ -988,7 +990,7 @@ void rec_blocks_close(rec_blocks_rd_t *rd)
 }
 
 /* Bytes of COPY data held ahead at most. */
-enum { Q_MAX_BYTES = 64u << 20 };
+enum { Q_MAX_BYTES = 16u << 20 };
 
 /* Receives the COPY messages that have arrived, without waiting, into the queue. */
 static void pump(rec_blocks_rd_t *rd)

@@ -29,6 +29,8 @@ enum {
     FA_DUR_BARE_MS = 1 << 5, /* digits alone count as milliseconds ("250") */
     /** Go's time.ParseDuration as it is. */
     FA_DUR_GO_PARSE = FA_DUR_GO | FA_DUR_SIGN | FA_DUR_FRAC,
+    /** influxql.ParseDuration as it is (TICKscript's duration(), the kapacitor CLI). */
+    FA_DUR_INFLUXQL_PARSE = FA_DUR_INFLUXQL | FA_DUR_SIGN,
 };
 
 /** Room for any text the formatters write, NUL included ("-2562047h47m16.854775808s"). */

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "base/conf.h"
 #include "base/duration.h"
 #include "base/err.h"
 
@@ -237,4 +238,24 @@ Test(duration, format_then_parse_round_trips)
         cr_assert_eq(parse(out, FA_DUR_INFLUXQL | FA_DUR_SIGN, &back), 0, "%s", out);
         cr_assert_eq(back, ns, "%s", out);
     }
+}
+
+/* farad.yml durations go through FA_DUR_CONF | FA_DUR_BARE_MS into ms; past the int64_t ns range
+ * they saturate, so the message is the key's maximum, not a wrapped or truncated value. */
+Test(duration, conf_values_through_the_parser)
+{
+    fa_conf_t c;
+    char err[256] = "";
+
+    fa_conf_init(&c);
+    cr_assert_eq(fa_conf_set(&c, "upstream.timeout", "250", NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(c.upstream_timeout_ms, 250);
+    cr_assert_eq(fa_conf_set(&c, "upstream.timeout", "1m30s", NULL, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(c.upstream_timeout_ms, 90000);
+    cr_assert_eq(fa_conf_set(&c, "upstream.timeout", "9999999999999h", NULL, err, sizeof err), -1);
+    cr_assert_str_eq(err, "upstream.timeout: 9999999999999h is above the maximum 1h");
+    cr_assert_eq(fa_conf_set(&c, "upstream.timeout", "1500us", NULL, err, sizeof err), -1);
+    cr_assert_str_eq(err, "upstream.timeout: invalid duration \"1500us\"");
+    cr_assert_eq(c.upstream_timeout_ms, 90000);
+    fa_conf_deinit(&c);
 }

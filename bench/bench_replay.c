@@ -10,22 +10,25 @@
  *                  over both, serial on one thread (pessimistic: the two overlap in faradd)
  *   record rows    the same points through the version-1 path (a COPY text row per point into
  *                  recording_points_v1), fewer points, for the ratio in the same run
- *   replay blocks  what a replay does: rr_read_blocks (binary COPY TO, decoded into chunks of
- *                  32768 points) feeding each point to eng_task_point of a
- *                  `stream|from().measurement('cpu')|where(lambda: "usage_idle" < 50.0)` task;
- *                  twice (the first read after a COPY also sets the rows' hint bits), then with
- *                  the decoding on a second thread (threaded), then on the bench's connection
- *                  (rec_blocks_next) for the backend's CPU per point
+ *   replay         what a replay does: rr_read_blocks (binary COPY TO, decoded into chunks of
+ *                  32768 points, over a connection from a pool as faradd's replays) feeding each
+ *                  point to eng_task_point of a
+ *                  `stream|from().measurement('cpu')|where(lambda: "usage_idle" < 50.0)` task:
+ *                  first on a new connection (also the first read after the COPY, which sets the
+ *                  rows' hint bits), twice again on the pooled connection, then with the decoding
+ *                  on a second thread (threaded); then on the bench's connection (rec_blocks_next)
  *   replay rows    rec_read_points of the version-1 rows, chunks of 8192, same task
  * Points look like Telegraf's cpu (3 tags, 6 float fields, 1 int field), 4000 series. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/err.h"
+#include "base/mem.h"
 #include "engine/task.h"
 #include "recorder/rr.h"
 static double now_s(void)
@@ -33,6 +36,14 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Minor page faults of the calling thread so far. */
+static long thread_faults(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_THREAD, &ru);
+    return ru.ru_minflt;
 }
 
 static double thread_cpu_s(void)
@@ -139,6 +150,7 @@ static void report(const char *what, uint64_t n, double wall, double cpu, double
 
 int main(int argc, char **argv)
 {
+    fa_tune_malloc(); /* as faradd */
     uint32_t n = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 1000000;
     uint32_t n_old = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : n / 10;
     char dsn[512], dir[] = "/tmp/farad-bench-replay-XXXXXX", err[512];
@@ -212,21 +224,32 @@ int main(int argc, char **argv)
     uint64_t want_pass = 0;
     for (uint32_t i = 0; i < n; i++)
         want_pass += eng_point_field(&b.points[i], FA_STR_LIT("usage_idle"))->v.f < 50.0;
-    for (int pass = 1; pass <= 3; pass++) {
+    /* as faradd's replays: connections from a pool, kept between replays */
+    rr_pool_t pool;
+    rr_pool_init(&pool, dsn);
+    static const char *const passes[] = { "replay, new connection", "replay, pooled connection",
+                                          "replay, pooled connection", "replay, pooled, 2 threads" };
+    for (int pass = 0; pass < 4; pass++) {
         bool threaded = pass == 3;
         feed_ctx_t fc = { t, 0 };
         uint64_t p0 = passed(t);
+        /* the pooled connection the next read takes: its backend's CPU */
+        int rbe = pool.n > 0 ? PQbackendPID(pool.idle[pool.n - 1]) : 0;
+        b0 = rbe ? proc_cpu_s(rbe) : 0;
+        long f0 = thread_faults();
         t0 = now_s();
         c0 = thread_cpu_s();
-        int64_t got = rr_read_blocks(dsn, "bench", threaded, feed_chunk, &fc, NULL, err, sizeof err);
+        int64_t got = rr_read_blocks(&pool, "bench", threaded, feed_chunk, &fc, NULL, err, sizeof err);
         double wall = now_s() - t0, cpu = thread_cpu_s() - c0;
         if (got != (int64_t)n || fc.fed != n || passed(t) - p0 != want_pass)
             die("replay", got < 0 ? err : "read back a different number of points, or where passed others");
-        printf("%-28s %8" PRIu64 " points %6.2f s wall = %9.0f points/s; CPU per point of the calling thread %.2f us;"
-               " where passed %" PRIu64 "\n",
-               pass == 1 ? "replay blocks (first read)" : threaded ? "replay blocks (2 threads)" : "replay blocks",
-               fc.fed, wall, fc.fed / wall, cpu * 1e6 / n, passed(t) - p0);
+        printf("%-28s %8" PRIu64 " points %6.2f s wall = %9.0f points/s; CPU per point: calling thread %.2f us", passes[pass],
+               fc.fed, wall, fc.fed / wall, cpu * 1e6 / n);
+        if (rbe)
+            printf(", PostgreSQL backend %.2f us", (proc_cpu_s(rbe) - b0) * 1e6 / n);
+        printf("; %ld page faults; where passed %" PRIu64 "\n", thread_faults() - f0, passed(t) - p0);
     }
+    rr_pool_deinit(&pool);
     /* one thread, the bench's connection: CPU of decoding + task, and of the backend */
     eng_batch_t rb;
     eng_batch_init(&rb, 16u << 20, 0);

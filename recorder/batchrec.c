@@ -257,7 +257,7 @@ void *rr_batch_recording_main(void *arg)
     rr_writer_init(&x.w, x.it->id);
     rec_ctx_t c = { .x = &x, .f = { .url = r->o.upstream_url, .it = x.it }, .start = j->start, .stop = j->stop };
     if (build_task(x.it->task, j->script, j->dbrps, j->n_dbrps, &quiet_env, &x.task, x.err, sizeof x.err) != 0 ||
-        (x.pg = rr_connect(r->o.dsn, x.err, sizeof x.err)) == NULL) {
+        (x.pg = rr_pool_get(&r->pool, x.err, sizeof x.err)) == NULL) {
         x.failed = true;
         goto Done;
     }
@@ -280,7 +280,7 @@ Done:
         curl_easy_cleanup(c.f.h);
     if (x.task != NULL)
         eng_task_free(x.task);
-    PQfinish(x.pg);
+    rr_pool_put(&r->pool, x.pg);
     rr_writer_deinit(&x.w);
     fa_buf_deinit(&x.batches);
     fa_buf_deinit(&x.group);
@@ -488,7 +488,7 @@ int rr_replay_batches(rec_rr_t *r, rr_item_t *it, PGconn *pg, eng_task_t *t, int
     }
     eng_batch_init(&g.acc, 1 << 20, 0);
     /* the blocks in one COPY, chunk by chunk (rec_read_points in a loop reads a segment per call) */
-    int64_t n = rr_read_blocks(r->o.dsn, it->recording, false, gather_chunk, &g, &it->cancel, err, errlen);
+    int64_t n = rr_read_blocks(&r->pool, it->recording, false, gather_chunk, &g, &it->cancel, err, errlen);
     if (n < 0 && g.rc == 0)
         g.rc = -1;
     else if (n == 0 && g.rc == 0)

@@ -10,10 +10,12 @@
  *
  * Encoding (rec_blocks_encode): the staged points are cut into segments of at most
  * REC_SEGMENT_MAX consecutive seqs; within a segment one block (one row of recording_blocks) per
- * (source, series), in order of first appearance (`part`). A block holds its points column-wise:
- * seq[], time_ns[] and per value type the keys and a [key][point] matrix with NULL where a point
- * lacks the key. Unsigned values are stored as int8 with the same 64 bits (the view adds 2^64 to
- * negative ones). A key given twice in one point keeps its last value, as jsonb did.
+ * (source, series), in order of first appearance (`part`). A block holds its points column-wise
+ * (schema version 4, SCHEMA.md): seq and time_ns packed as big-endian int8s in bytea, per value
+ * type the keys (text[]) and a [key][point] matrix, numbers packed (8 bytes each, bools 1, a
+ * presence bitmap after them when a point lacks a key: put_packed), strings a text[][] with NULL.
+ * Unsigned values are stored with the same 64 bits as int8 (the view adds 2^64 to negative ones).
+ * A key given twice in one point keeps its last value, as jsonb did.
  *
  * Reading (rec_blocks_*): COPY (select ... order by seg, part) TO STDOUT binary, one segment at a
  * time: its rows are kept until its points are handed out, a slot per seq says which block and
@@ -29,7 +31,7 @@
 
 enum { SRC_REC = 'S', PT_REC = 'P' };
 enum { T_FLOAT, T_INT, T_UINT, T_STRING, T_BOOL, N_TYPES };
-enum { OID_BOOL = 16, OID_INT8 = 20, OID_INT4 = 23, OID_TEXT = 25, OID_FLOAT8 = 701 };
+enum { OID_TEXT = 25 };
 
 static const int64_t PG_EPOCH_US = 946684800000000; /* 2000-01-01 in µs since 1970 */
 
@@ -471,6 +473,54 @@ static uint32_t key_index(enc_t *e, int t, fa_str_t key, uint32_t hint)
     return e->n_keys[t]++;
 }
 
+/* A [key][point] matrix of strings (NULL = absent) as a two-dimensional text[]. */
+static int put_strings(fa_buf_t *o, const char **vals, uint32_t nk, uint32_t np)
+{
+    size_t nv = (size_t)nk * np, lenat;
+    bool nulls = false;
+    for (size_t v = 0; v < nv && !nulls; v++)
+        nulls = vals[v] == NULL;
+    int rc = arr_begin(o, 2, nulls, OID_TEXT, nk, np, &lenat);
+    for (size_t v = 0; v < nv && rc == 0; v++)
+        rc = vals[v] == NULL ? put_null(o) : put_text(o, fa_str(vals[v] + 4, rd32(vals[v])));
+    if (rc == 0)
+        arr_end(o, lenat);
+    return rc;
+}
+
+/* A [key][point] matrix of numbers (NULL = absent) packed as schema version 4 stores them: nv
+ * big-endian 8-byte values (bools: one byte each), 0 where absent, then, when some are absent, a
+ * presence bitmap (bit v at byte v / 8, bit v % 8 from the least significant). */
+static int put_packed(fa_buf_t *o, const char **vals, size_t nv, bool bools)
+{
+    size_t w8 = bools ? 1 : 8, present = 0;
+    for (size_t v = 0; v < nv; v++)
+        present += vals[v] != NULL;
+    size_t bytes = nv * w8 + (present < nv ? (nv + 7) / 8 : 0);
+    if (bytes > INT32_MAX)
+        return FA_E2BIG;
+    int rc = fa_buf_reserve(o, 4 + bytes);
+    if (rc != 0)
+        return rc;
+    char *w = be32(o->ptr + o->len, (uint32_t)bytes);
+    for (size_t v = 0; v < nv; v++) {
+        const char *val = vals[v];
+        if (bools)
+            *w++ = val != NULL && *val ? 1 : 0;
+        else
+            w = be64(w, val != NULL ? (uint64_t)rd64(val) : 0);
+    }
+    if (present < nv) {
+        memset(w, 0, (nv + 7) / 8);
+        for (size_t v = 0; v < nv; v++)
+            if (vals[v] != NULL)
+                w[v >> 3] |= (char)(1u << (v & 7));
+        w += (nv + 7) / 8;
+    }
+    o->len = (size_t)(w - o->ptr);
+    return 0;
+}
+
 static int put_block(enc_t *e, const block_t *bk, int64_t seg, uint32_t seg_n, uint32_t part, int64_t first_seq)
 {
     fa_buf_t *o = e->out;
@@ -556,27 +606,16 @@ static int put_block(enc_t *e, const block_t *bk, int64_t seg, uint32_t seg_n, u
     int64_t umin = tmin / 1000 - (tmin % 1000 < 0), umax = tmax / 1000 - (tmax % 1000 < 0);
     rc = rc ? rc : put_i64(o, umin - PG_EPOCH_US);
     rc = rc ? rc : put_i64(o, umax - PG_EPOCH_US);
-    /* seq[], time_ns[]; the values' places */
-    size_t lenat;
-    rc = rc ? rc : arr_begin(o, 1, false, OID_INT8, np, 0, &lenat);
-    rc = rc ? rc : fa_buf_reserve(o, (size_t)np * 12);
+    /* seq and time_ns packed; the values' places */
+    rc = rc ? rc : fa_buf_reserve(o, 8 + (size_t)np * 16);
     if (rc == 0) {
-        char *w = o->ptr + o->len;
-        for (uint32_t i = bk->head; i != UINT32_MAX; i = e->next[i]) {
-            w = be32(w, 8);
+        char *w = be32(o->ptr + o->len, np * 8);
+        for (uint32_t i = bk->head; i != UINT32_MAX; i = e->next[i])
             w = be64(w, (uint64_t)(first_seq + (int64_t)i));
-        }
-        o->len = (size_t)(w - o->ptr);
-        arr_end(o, lenat);
-    }
-    rc = rc ? rc : arr_begin(o, 1, false, OID_INT8, np, 0, &lenat);
-    rc = rc ? rc : fa_buf_reserve(o, (size_t)np * 12);
-    if (rc == 0) {
-        char *w = o->ptr + o->len;
+        w = be32(w, np * 8);
         uint32_t j = 0;
         for (uint32_t i = bk->head; i != UINT32_MAX; i = e->next[i], j++) {
             point_at(e->st->buf.ptr + e->pts[i] + 5, &sp);
-            w = be32(w, 8);
             w = be64(w, (uint64_t)sp.time);
             const char *f = sp.fields;
             sfield_t sf;
@@ -590,10 +629,8 @@ static int put_block(enc_t *e, const block_t *bk, int64_t seg, uint32_t seg_n, u
             }
         }
         o->len = (size_t)(w - o->ptr);
-        arr_end(o, lenat);
     }
     /* per type: keys and values */
-    static const uint32_t oids[N_TYPES] = { OID_FLOAT8, OID_INT8, OID_INT8, OID_TEXT, OID_BOOL };
     for (int t = 0; t < N_TYPES && rc == 0; t++) {
         uint32_t nk = e->n_keys[t];
         if (nk == 0) {
@@ -601,6 +638,7 @@ static int put_block(enc_t *e, const block_t *bk, int64_t seg, uint32_t seg_n, u
             rc = rc ? rc : put_null(o);
             continue;
         }
+        size_t lenat;
         rc = arr_begin(o, 1, false, OID_TEXT, nk, 0, &lenat);
         for (uint32_t k = 0; k < nk && rc == 0; k++)
             rc = put_text(o, e->keys[t][k]);
@@ -608,34 +646,7 @@ static int put_block(enc_t *e, const block_t *bk, int64_t seg, uint32_t seg_n, u
             break;
         arr_end(o, lenat);
         size_t nv = (size_t)nk * np;
-        bool nulls = false;
-        for (size_t v = 0; v < nv && !nulls; v++)
-            nulls = base[t][v] == NULL;
-        rc = arr_begin(o, 2, nulls, oids[t], nk, np, &lenat);
-        if (rc == 0 && t != T_STRING)
-            rc = fa_buf_reserve(o, nv * 12);
-        for (size_t v = 0; v < nv && rc == 0; v++) {
-            const char *val = base[t][v];
-            if (val == NULL) {
-                rc = put_null(o);
-                continue;
-            }
-            if (t == T_STRING) {
-                rc = put_text(o, fa_str(val + 4, rd32(val)));
-                continue;
-            }
-            char *w = o->ptr + o->len; /* reserved above */
-            if (t == T_BOOL) {
-                w = be32(w, 1);
-                *w++ = *val ? 1 : 0;
-            } else {
-                w = be32(w, 8);
-                w = be64(w, (uint64_t)rd64(val));
-            }
-            o->len = (size_t)(w - o->ptr);
-        }
-        if (rc == 0)
-            arr_end(o, lenat);
+        rc = t == T_STRING ? put_strings(o, base[t], nk, np) : put_packed(o, base[t], nv, t == T_BOOL);
     }
     free(vals);
     return rc;
@@ -839,13 +850,17 @@ typedef struct rblock {
     char *rows;
     size_t stride;
     fa_str_t col[C_KEYS0];   /* scalar columns (ptr NULL = SQL NULL) */
-    arr_t seq, time, keys[N_TYPES], vals[N_TYPES];
+    const char *seq, *time;  /* np big-endian int8s each */
+    uint32_t np;             /* points */
+    arr_t keys[N_TYPES], strs; /* keys per type; the string values' [key][point] text[] */
+    const char *num[N_TYPES]; /* numbers: the packed [key][point] values (NULL: none of the type) */
+    const char *bits[N_TYPES]; /* their presence bitmap, NULL = all present */
     int64_t batch_seq;
     int32_t node;
     /* name, tags, series key and field keys parsed once per segment (in the segment's arena) */
     eng_point_t seg_pt;
     fa_str_t *seg_fkeys;     /* per entry of order */
-    char *strs;              /* all those strings, NUL-terminated, one after another */
+    char *strs_copy;         /* all those strings, NUL-terminated, one after another */
     size_t str_bytes;        /* their bytes */
 } rblock_t;
 
@@ -1140,9 +1155,25 @@ static fa_str_t put_str(char **at, fa_str_t s)
     return fa_str(d, s.len);
 }
 
+/* Reads a packed column (schema version 4): nv values of w bytes, then optionally a presence
+ * bitmap. 0, or -1 when its length fits neither. */
+static int packed_col(const char *p, int32_t l, size_t nv, size_t w, const char **vals, const char **bits)
+{
+    *vals = p;
+    *bits = NULL;
+    if ((size_t)l == nv * w)
+        return 0;
+    if ((size_t)l != nv * w + (nv + 7) / 8)
+        return -1;
+    *bits = p + nv * w;
+    return 0;
+}
+
 static int decode_row(rec_blocks_rd_t *rd, const char *row, int len, uint32_t idx, rblock_t *b)
 {
     const char *p = row, *end = row + len;
+    const char *raw[N_COLS];
+    int32_t raw_len[N_COLS];
     if (len < 2 || (int16_t)((unsigned char)p[0] << 8 | (unsigned char)p[1]) != N_COLS)
         return -1;
     p += 2;
@@ -1154,30 +1185,38 @@ static int decode_row(rec_blocks_rd_t *rd, const char *row, int len, uint32_t id
         p += 4;
         if (l > end - p)
             return -1;
-        if (c < C_SEQ) {
+        raw[c] = l < 0 ? NULL : p;
+        raw_len[c] = l;
+        if (c < C_SEQ)
             b->col[c] = l < 0 ? (fa_str_t){ 0 } : fa_str(p, (size_t)l);
-        } else {
-            arr_t *a = c == C_SEQ                    ? &b->seq
-                       : c == C_TIME                 ? &b->time
-                       : (c - C_KEYS0) % 2 == 0      ? &b->keys[(c - C_KEYS0) / 2]
-                                                     : &b->vals[(c - C_KEYS0) / 2];
-            if (parse_arr(&rd->arena, p, l, a) != 0)
-                return -1;
-        }
         p += l > 0 ? l : 0;
     }
-    if (b->col[C_SEG].len != 8 || b->col[C_SEG_N].len != 4 || b->seq.el == NULL || b->time.el == NULL ||
-        b->seq.d1 != b->time.d1 || b->col[C_TAGS].len < 1)
+    if (b->col[C_SEG].len != 8 || b->col[C_SEG_N].len != 4 || raw[C_SEQ] == NULL || raw[C_TIME] == NULL ||
+        raw_len[C_SEQ] % 8 != 0 || raw_len[C_TIME] != raw_len[C_SEQ] || b->col[C_TAGS].len < 1)
         return -1;
+    uint32_t np = b->np = (uint32_t)raw_len[C_SEQ] / 8;
+    b->seq = raw[C_SEQ];
+    b->time = raw[C_TIME];
     b->batch_seq = b->col[C_BSEQ].ptr != NULL && b->col[C_BSEQ].len == 8 ? (int64_t)get_be64(b->col[C_BSEQ].ptr) : -1;
     b->node = b->col[C_NODE].ptr != NULL && b->col[C_NODE].len == 4 ? (int32_t)get_be32(b->col[C_NODE].ptr) : 0;
     uint32_t n_order = 0;
     for (int t = 0; t < N_TYPES; t++) {
+        int kc = C_KEYS0 + 2 * t, vc = kc + 1;
+        if (parse_arr(&rd->arena, raw[kc], raw_len[kc], &b->keys[t]) != 0)
+            return -1;
         if (b->keys[t].el == NULL)
             continue;
-        if (b->vals[t].el == NULL || b->vals[t].d1 != b->keys[t].d1 || (b->keys[t].d1 && b->vals[t].d2 != b->seq.d1))
+        size_t nk = b->keys[t].d1;
+        if (raw[vc] == NULL || b->keys[t].d2 != 1)
             return -1;
-        n_order += b->keys[t].d1;
+        if (t == T_STRING) {
+            if (parse_arr(&rd->arena, raw[vc], raw_len[vc], &b->strs) != 0 || b->strs.d1 != nk ||
+                (nk && b->strs.d2 != np))
+                return -1;
+        } else if (packed_col(raw[vc], raw_len[vc], nk * np, t == T_BOOL ? 1 : 8, &b->num[t], &b->bits[t]) != 0) {
+            return -1;
+        }
+        n_order += (uint32_t)nk;
     }
     b->order = FA_NEW(&rd->arena, uint32_t, n_order ? n_order : 1);
     for (int t = 0; t < N_TYPES; t++)
@@ -1202,7 +1241,7 @@ static int decode_row(rec_blocks_rd_t *rd, const char *row, int len, uint32_t id
         b->str_bytes += b->seg_fkeys[i].len + 1;
     }
     /* laid out together, so that a chunk copies them with one memcpy */
-    char *at = b->strs = fa_arena_alloc(&rd->arena, b->str_bytes, 1);
+    char *at = b->strs_copy = fa_arena_alloc(&rd->arena, b->str_bytes, 1);
     b->seg_pt.name = put_str(&at, b->seg_pt.name);
     b->seg_pt.key = put_str(&at, b->seg_pt.key);
     for (uint32_t i = 0; i < b->seg_pt.n_tags; i++) {
@@ -1211,37 +1250,29 @@ static int decode_row(rec_blocks_rd_t *rd, const char *row, int len, uint32_t id
     }
     for (uint32_t i = 0; i < n_order; i++)
         b->seg_fkeys[i] = put_str(&at, b->seg_fkeys[i]);
-    uint32_t np = b->seq.d1;
     b->stride = (16 + 8 * (size_t)n_order + n_order + 7) & ~(size_t)7;
     b->rows = fa_arena_alloc(&rd->arena, b->stride * (np ? np : 1), 8);
     for (uint32_t j = 0; j < np; j++) {
-        const char *e = b->time.el[j];
-        if (el_len(e) != 8)
-            return -1;
-        uint64_t t = get_be64(e + 4);
+        uint64_t t = get_be64(b->time + 8 * (size_t)j);
         memcpy(b->rows + b->stride * j, &t, 8);
         memcpy(b->rows + b->stride * j + 8, &idx, 4);
     }
     for (uint32_t i = 0; i < n_order; i++) {
         int t = (int)(b->order[i] >> 24);
-        const char **el = b->vals[t].el + (size_t)(b->order[i] & 0xffffff) * np;
+        size_t k0 = (size_t)(b->order[i] & 0xffffff) * np; /* the key's first value */
         char *r = b->rows + 16 + 8 * (size_t)i, *pr = b->rows + 16 + 8 * (size_t)n_order + i;
         for (uint32_t j = 0; j < np; j++, r += b->stride, pr += b->stride) {
-            const char *e = el[j];
-            int32_t l = el_len(e);
-            uint64_t v = 0;
-            *pr = l >= 0;
-            if (l < 0)
-                continue;
-            if (t == T_STRING)
-                memcpy(&v, &e, sizeof e);
-            else if (t == T_BOOL)
-                v = l == 1 && e[4] != 0;
-            else if (l == 8)
-                v = get_be64(e + 4);
-            else
-                return -1;
-            memcpy(r, &v, 8);
+            size_t v = k0 + j;
+            uint64_t bits = 0;
+            if (t == T_STRING) {
+                const char *e = b->strs.el[v];
+                *pr = el_len(e) >= 0;
+                memcpy(&bits, &e, sizeof e);
+            } else {
+                *pr = b->bits[t] == NULL || (b->bits[t][v >> 3] >> (v & 7) & 1);
+                bits = t == T_BOOL ? b->num[t][v] != 0 : get_be64(b->num[t] + 8 * v);
+            }
+            memcpy(r, &bits, 8);
         }
     }
     return 0;
@@ -1339,16 +1370,11 @@ static int load_segment(rec_blocks_rd_t *rd, char *err, size_t errlen)
     }
     memset(rd->slots, 0, (seg_n ? seg_n : 1) * sizeof *rd->slots);
     for (uint32_t b = 0; b < rd->n_rows; b++) {
-        const arr_t *sq = &rd->blocks[b].seq;
-        char *rows = rd->blocks[b].rows;
-        size_t stride = rd->blocks[b].stride;
-        for (uint32_t j = 0; j < sq->d1; j++) {
-            const char *e = sq->el[j];
-            if (el_len(e) != 8) {
-                snprintf(err, errlen, "reading recording %s: a NULL seq", rd->id_copy);
-                return -1;
-            }
-            int64_t s = (int64_t)get_be64(e + 4);
+        const rblock_t *bk = &rd->blocks[b];
+        char *rows = bk->rows;
+        size_t stride = bk->stride;
+        for (uint32_t j = 0; j < bk->np; j++) {
+            int64_t s = (int64_t)get_be64(bk->seq + 8 * (size_t)j);
             if (s < seg || s - seg >= seg_n || rd->slots[s - seg] != NULL) {
                 snprintf(err, errlen, "reading recording %s: seq %" PRId64 " outside segment %" PRId64 " or twice",
                          rd->id_copy, s, seg);
@@ -1390,15 +1416,15 @@ static int block_into(rec_blocks_rd_t *rd, rblock_t *b, eng_batch_t *out)
     if (at == NULL || (sp->n_tags && tags == NULL))
         return FA_ENOMEM;
     b->gen = rd->gen;
-    memcpy(at, b->strs, b->str_bytes);
-    b->name = rebase(sp->name, b->strs, at);
-    b->key = rebase(sp->key, b->strs, at);
+    memcpy(at, b->strs_copy, b->str_bytes);
+    b->name = rebase(sp->name, b->strs_copy, at);
+    b->key = rebase(sp->key, b->strs_copy, at);
     for (uint32_t i = 0; i < sp->n_tags; i++)
-        tags[i] = (eng_tag_t){ rebase(sp->tags[i].key, b->strs, at), rebase(sp->tags[i].value, b->strs, at) };
+        tags[i] = (eng_tag_t){ rebase(sp->tags[i].key, b->strs_copy, at), rebase(sp->tags[i].value, b->strs_copy, at) };
     b->tags = tags;
     b->n_tags = sp->n_tags;
     for (uint32_t i = 0; i < b->n_order; i++)
-        b->fkeys[i] = rebase(b->seg_fkeys[i], b->strs, at);
+        b->fkeys[i] = rebase(b->seg_fkeys[i], b->strs_copy, at);
     return 0;
 }
 

@@ -1,5 +1,5 @@
 /* recorder/blocks.h - a recording's points as columnar blocks in farad.recording_blocks (schema
- * version 3, SCHEMA.md): staged row-wise (cheap, on any thread), transposed into one block per
+ * versions 3 and 4, SCHEMA.md): staged row-wise (cheap, on any thread), transposed into one block per
  * (segment, series, batch) and written with binary COPY; read back with binary COPY and decoded
  * straight into points. For the recorder's files, benchmarks and tests; not for other folders. */
 #ifndef RECORDER_BLOCKS_H

@@ -233,10 +233,122 @@ static const char m3_sql[] =
     "select recording_id, seq, time, time_ns, db, rp, measurement, tags, fields, batch_seq, batch_group, query_node\n"
     "from farad.recording_points_v1;\n";
 
+/* 4: a block's numbers packed into bytea instead of arrays: seq and time_ns as n big-endian int8s,
+ * fval / ival / uval as the [key][point] matrix of big-endian float8s / int8s, bval of one byte
+ * each, the matrices followed by a presence bitmap (bit i = byte i / 8, bit i % 8 from the least
+ * significant, as get_bit numbers them; set = present) when some values are absent. Binary COPY
+ * then moves each column with one copy, where arrays cost a send/receive call and a length word
+ * per element (the largest part of PostgreSQL's CPU in a replay, bench/RESULTS.md) and 50% more
+ * bytes. Keys and string values stay text[]. farad.unpack_* turn the columns back into arrays
+ * (the view uses them; so can users' SQL), farad.pack_* convert version 3's rows. */
+static const char m4_sql[] =
+    "create function farad.presence(a anyarray) returns bytea language sql immutable strict parallel safe as $$\n"
+    "  select case when bool_or(q.absent) then string_agg(set_byte('\\x00'::bytea, 0, q.bits), ''::bytea order by q.j)\n"
+    "              else ''::bytea end\n"
+    "  from (select (u.i - 1) / 8 as j, bool_or(u.v is null) as absent,\n"
+    "               sum(case when u.v is null then 0 else 1 << ((u.i - 1) % 8)::integer end)::integer as bits\n"
+    "        from unnest(a) with ordinality as u(v, i) group by 1) q $$;\n"
+    "create function farad.pack_int8(a bigint[]) returns bytea language sql immutable strict parallel safe as $$\n"
+    "  select coalesce(string_agg(coalesce(int8send(u.v), '\\x0000000000000000'::bytea), ''::bytea order by u.i),\n"
+    "                  ''::bytea) || farad.presence(a)\n"
+    "  from unnest(a) with ordinality as u(v, i) $$;\n"
+    "create function farad.pack_float8(a double precision[]) returns bytea language sql immutable strict\n"
+    "  parallel safe as $$\n"
+    "  select coalesce(string_agg(coalesce(float8send(u.v), '\\x0000000000000000'::bytea), ''::bytea order by u.i),\n"
+    "                  ''::bytea) || farad.presence(a)\n"
+    "  from unnest(a) with ordinality as u(v, i) $$;\n"
+    "create function farad.pack_bool(a boolean[]) returns bytea language sql immutable strict parallel safe as $$\n"
+    "  select coalesce(string_agg(coalesce(boolsend(u.v), '\\x00'::bytea), ''::bytea order by u.i), ''::bytea)\n"
+    "         || farad.presence(a)\n"
+    "  from unnest(a) with ordinality as u(v, i) $$;\n"
+    /* the bits of an IEEE double as the double (exact: a power of two times an integer below 2^53) */
+    "create function farad.float8_of_bits(u bigint) returns double precision language sql immutable strict\n"
+    "  parallel safe as $$\n"
+    "  select case when x.e = 2047 then case when x.m <> 0 then 'NaN'::float8 when u < 0 then '-Infinity'::float8\n"
+    "                                        else 'Infinity'::float8 end\n"
+    "              when u < 0 then -y.mag else y.mag end\n"
+    "  from (select (u >> 52) & 2047 as e, u & 4503599627370495 as m) x,\n"
+    "       lateral (select case when x.e = 0 then x.m::float8 * power(2::float8, -1074)\n"
+    "                            else (x.m + 4503599627370496)::float8 * power(2::float8, x.e - 1075) end as mag) y $$;\n"
+    "create function farad.unpack_int8(b bytea, n integer) returns bigint[] language sql immutable strict\n"
+    "  parallel safe as $$\n"
+    "  select coalesce(array_agg(case when length(b) > 8 * n and get_bit(b, 64 * n + i) = 0 then null\n"
+    "      else ('x' || encode(substring(b from 8 * i + 1 for 8), 'hex'))::bit(64)::bigint end order by i), '{}')\n"
+    "  from generate_series(0, n - 1) as i $$;\n"
+    "create function farad.unpack_float8(b bytea, n integer) returns double precision[] language sql immutable\n"
+    "  strict parallel safe as $$\n"
+    "  select coalesce(array_agg(case when length(b) > 8 * n and get_bit(b, 64 * n + i) = 0 then null\n"
+    "      else farad.float8_of_bits(('x' || encode(substring(b from 8 * i + 1 for 8), 'hex'))::bit(64)::bigint) end\n"
+    "      order by i), '{}')\n"
+    "  from generate_series(0, n - 1) as i $$;\n"
+    "create function farad.unpack_bool(b bytea, n integer) returns boolean[] language sql immutable strict\n"
+    "  parallel safe as $$\n"
+    "  select coalesce(array_agg(case when length(b) > n and get_bit(b, 8 * n + i) = 0 then null\n"
+    "      else get_byte(b, i) <> 0 end order by i), '{}')\n"
+    "  from generate_series(0, n - 1) as i $$;\n"
+    "drop view farad.recording_points;\n"
+    "alter table farad.recording_blocks\n"
+    "  alter seq type bytea using farad.pack_int8(seq),\n"
+    "  alter time_ns type bytea using farad.pack_int8(time_ns),\n"
+    "  alter fval type bytea using farad.pack_float8(fval),\n"
+    "  alter ival type bytea using farad.pack_int8(ival),\n"
+    "  alter uval type bytea using farad.pack_int8(uval),\n"
+    "  alter bval type bytea using farad.pack_bool(bval);\n"
+    "alter table farad.recording_blocks alter seq set storage external, alter time_ns set storage external,\n"
+    "  alter fval set storage external, alter ival set storage external, alter uval set storage external,\n"
+    "  alter bval set storage external;\n"
+    /* version 3's view over the unpacked columns */
+    "create view farad.recording_points as\n"
+    "select b.recording_id, p.seq, farad.ns_time(p.time_ns) as time, p.time_ns, b.db, b.rp, b.measurement,\n"
+    "       b.tags, coalesce(p.fields, '{}'::jsonb) as fields, b.batch_seq, b.batch_group, b.query_node\n"
+    "from (\n"
+    "  select k.recording_id, k.db, k.rp, k.measurement, k.tags, k.batch_seq, k.batch_group, k.query_node,\n"
+    "         farad.unpack_int8(k.seq, length(k.seq) / 8) as seq, farad.unpack_int8(k.time_ns, length(k.seq) / 8) as time_ns,\n"
+    "         k.fkeys, farad.unpack_float8(k.fval, cardinality(k.fkeys) * (length(k.seq) / 8)) as fval,\n"
+    "         k.ikeys, farad.unpack_int8(k.ival, cardinality(k.ikeys) * (length(k.seq) / 8)) as ival,\n"
+    "         k.ukeys, farad.unpack_int8(k.uval, cardinality(k.ukeys) * (length(k.seq) / 8)) as uval,\n"
+    "         k.skeys, k.sval,\n"
+    "         k.bkeys, farad.unpack_bool(k.bval, cardinality(k.bkeys) * (length(k.seq) / 8)) as bval\n"
+    "  from farad.recording_blocks k\n"
+    ") b\n"
+    "cross join lateral (\n"
+    "  select q.seq, q.time_ns, f.fields\n"
+    "  from unnest(b.seq, b.time_ns) with ordinality as q(seq, time_ns, i)\n"
+    "  left join (\n"
+    "    select x.i, ('{' || string_agg(x.kv, ',') || '}')::jsonb as fields\n"
+    "    from (\n"
+    "      select (u.e - 1) % cardinality(b.seq) + 1 as i,\n"
+    "             to_json(b.fkeys[(u.e - 1) / cardinality(b.seq) + 1])::text || ':' || farad.float_json(u.v) as kv\n"
+    "        from unnest(b.fval) with ordinality as u(v, e) where u.v is not null\n"
+    "      union all\n"
+    "      select (u.e - 1) % cardinality(b.seq) + 1,\n"
+    "             to_json(b.ikeys[(u.e - 1) / cardinality(b.seq) + 1])::text || ':' || u.v::text\n"
+    "        from unnest(b.ival) with ordinality as u(v, e) where u.v is not null\n"
+    "      union all\n"
+    "      select (u.e - 1) % cardinality(b.seq) + 1,\n"
+    "             to_json(b.ukeys[(u.e - 1) / cardinality(b.seq) + 1])::text || ':'\n"
+    "             || (case when u.v < 0 then u.v::numeric + 18446744073709551616 else u.v::numeric end)::text\n"
+    "        from unnest(b.uval) with ordinality as u(v, e) where u.v is not null\n"
+    "      union all\n"
+    "      select (u.e - 1) % cardinality(b.seq) + 1,\n"
+    "             to_json(b.skeys[(u.e - 1) / cardinality(b.seq) + 1])::text || ':' || to_json(u.v)::text\n"
+    "        from unnest(b.sval) with ordinality as u(v, e) where u.v is not null\n"
+    "      union all\n"
+    "      select (u.e - 1) % cardinality(b.seq) + 1,\n"
+    "             to_json(b.bkeys[(u.e - 1) / cardinality(b.seq) + 1])::text || ':' || u.v::text\n"
+    "        from unnest(b.bval) with ordinality as u(v, e) where u.v is not null\n"
+    "    ) x group by x.i\n"
+    "  ) f on f.i = q.i\n"
+    ") p\n"
+    "union all\n"
+    "select recording_id, seq, time, time_ns, db, rp, measurement, tags, fields, batch_seq, batch_group, query_node\n"
+    "from farad.recording_points_v1;\n";
+
 static const migration_t migrations[] = {
     { 1, "tasks, templates, recordings, recording_points, replays, replay_outputs", m1_sql },
     { 2, "recording_batches", m2_sql },
     { 3, "recording_blocks (columnar points), recording_points a view", m3_sql },
+    { 4, "recording_blocks: numbers packed into bytea", m4_sql },
 };
 enum { N_MIGRATIONS = sizeof migrations / sizeof migrations[0] };
 

@@ -1424,6 +1424,7 @@ rec_rr_t *rec_rr_new(const rec_rr_opts_t *o, char *err, size_t errlen)
     r->o.stream_buffer = o->stream_buffer ? o->stream_buffer : (64u << 20);
     r->o.max_jobs = o->max_jobs ? o->max_jobs : 4;
     pthread_mutex_init(&r->mu, NULL);
+    rr_pool_init(&r->pool, r->dsn);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -1433,6 +1434,7 @@ rec_rr_t *rec_rr_new(const rec_rr_opts_t *o, char *err, size_t errlen)
         snprintf(err, errlen, "recorder: cannot start the recorder thread");
         pthread_cond_destroy(&r->cv);
         pthread_mutex_destroy(&r->mu);
+        rr_pool_deinit(&r->pool);
         free(r->dsn);
         free(r->upstream);
         free(r);
@@ -1463,6 +1465,7 @@ void rec_rr_free(rec_rr_t *r)
     if (r->pg != NULL)
         PQfinish(r->pg);
     fa_buf_deinit(&r->copy_buf);
+    rr_pool_deinit(&r->pool); /* the jobs are gone */
     pthread_cond_destroy(&r->cv);
     pthread_mutex_destroy(&r->mu);
     free(r->dsn);

@@ -111,7 +111,7 @@ void *rr_query_recording_main(void *arg)
         rr_finish(r, it, true, "encoding %u points: out of memory", b.n);
         goto Exit;
     }
-    if ((pg = rr_connect(r->o.dsn, err, sizeof err)) == NULL || rr_writer_flush(&w, pg, err, sizeof err) != 0) {
+    if ((pg = rr_pool_get(&r->pool, err, sizeof err)) == NULL || rr_writer_flush(&w, pg, err, sizeof err) != 0) {
         rr_finish(r, it, true, "%s", err);
         goto Exit;
     }
@@ -123,7 +123,7 @@ void *rr_query_recording_main(void *arg)
     if (rr_save(pg, r, it, err, sizeof err) != 0)
         FA_LOG(FA_WARN, "recording %s: %s (retried by the recorder)", it->id, err);
 Exit:
-    PQfinish(pg);
+    rr_pool_put(&r->pool, pg);
     free(series_of);
     rr_writer_deinit(&w);
     eng_batch_deinit(&b);
@@ -320,20 +320,20 @@ static int64_t read_blocks_here(PGconn *pg, const char *recording, rr_chunk_fn e
     return rc == FA_OK ? n : -1;
 }
 
-int64_t rr_read_blocks(const char *dsn, const char *recording, bool threaded, rr_chunk_fn each,
+int64_t rr_read_blocks(rr_pool_t *pool, const char *recording, bool threaded, rr_chunk_fn each,
                        void *ud, atomic_bool *cancel, char *err, size_t errlen)
 {
     if (!threaded) {
-        PGconn *pg = rr_connect(dsn, err, errlen);
+        PGconn *pg = rr_pool_get(pool, err, errlen);
         int64_t n = pg != NULL ? read_blocks_here(pg, recording, each, ud, cancel, err, errlen) : -1;
-        PQfinish(pg);
+        rr_pool_put(pool, pg);
         return n;
     }
     prefetch_t f;
     memset(&f, 0, sizeof f);
     f.recording = recording;
     f.cancel = cancel;
-    if ((f.pg = rr_connect(dsn, err, errlen)) == NULL)
+    if ((f.pg = rr_pool_get(pool, err, errlen)) == NULL)
         return -1;
     pthread_mutex_init(&f.mu, NULL);
     pthread_cond_init(&f.cv, NULL);
@@ -380,7 +380,7 @@ int64_t rr_read_blocks(const char *dsn, const char *recording, bool threaded, rr
         eng_batch_deinit(&f.b[i]);
     pthread_cond_destroy(&f.cv);
     pthread_mutex_destroy(&f.mu);
-    PQfinish(f.pg);
+    rr_pool_put(pool, f.pg);
     return failed ? -1 : n;
 }
 
@@ -411,7 +411,7 @@ static bool replay_blocks(replay_t *x, int64_t total)
     replay_chunks_t c = { x, total };
     char err[512];
     /* one thread: measured faster than a reading thread on the 2-core VM (bench/RESULTS.md) */
-    int64_t n = rr_read_blocks(x->rr->o.dsn, x->it->recording, false, replay_chunk, &c, &x->it->cancel, err,
+    int64_t n = rr_read_blocks(&x->rr->pool, x->it->recording, false, replay_chunk, &c, &x->it->cancel, err,
                                sizeof err);
     if (n < 0 && !x->failed) {
         snprintf(x->err, sizeof x->err, "%s", err);
@@ -485,7 +485,7 @@ void *rr_replay_main(void *arg)
     tick_err_t terr;
     memset(&terr, 0, sizeof terr);
     int64_t t0 = rr_mono();
-    x.pg = rr_connect(x.rr->o.dsn, x.err, sizeof x.err);
+    x.pg = rr_pool_get(&x.rr->pool, x.err, sizeof x.err);
     if (x.pg == NULL && (x.capture || (j->query == NULL && !j->live_batch))) {
         x.failed = true;
         goto Done;
@@ -541,7 +541,7 @@ Done:
     char err[512];
     if (x.pg != NULL && rr_save(x.pg, x.rr, x.it, err, sizeof err) != 0)
         FA_LOG(FA_WARN, "replay %s: %s (retried by the recorder)", x.it->id, err);
-    PQfinish(x.pg);
+    rr_pool_put(&x.rr->pool, x.pg);
     fa_buf_deinit(&x.out);
     atomic_store(&j->done, true);
     return NULL;

@@ -14,6 +14,23 @@
 
 typedef enum rr_kind { RR_RECORDING, RR_REPLAY } rr_kind_t;
 
+/** Idle connections kept at most by an rr_pool_t. */
+enum { RR_POOL_IDLE = 4 };
+
+/** Connections to the recordings' database for the job threads, kept open between jobs: a new
+ * backend maps PostgreSQL's shared buffers page by page as it first touches them, which costs a
+ * replay's backend about half as much CPU again as reading the same recording over a connection that
+ * has read before (bench/RESULTS.md, "replay connections"). Idle ones are taken newest first, so a
+ * replay's reading connection is the one that read last; one idle longer than RR_POOL_MAX_IDLE_NS
+ * is closed. Thread-safe; owns the idle connections. */
+typedef struct rr_pool {
+    pthread_mutex_t mu;
+    const char *dsn;         /* not owned */
+    PGconn *idle[RR_POOL_IDLE];
+    int64_t since[RR_POOL_IDLE]; /* rr_mono() when put back */
+    unsigned n;
+} rr_pool_t;
+
 /** A recording or replay this process knows: running ones, and finished ones until their final
  * row is in PostgreSQL (then the newest few stay for GET). Fields are guarded by rec_rr_t.mu. */
 typedef struct rr_item {
@@ -64,6 +81,7 @@ struct rec_rr {
     unsigned n_calls;
     bool stopping;
     pthread_t thread;
+    rr_pool_t pool;          /* the jobs' connections */
     /* recorder thread only */
     PGconn *pg;
     int64_t pg_retry;        /* mono ns of the next reconnect attempt */
@@ -86,6 +104,16 @@ void rr_sleep_until(int64_t at);
 void rr_pg_msg(PGconn *pg, char *out, size_t n);
 /** A connection for a job (NULL with err). */
 PGconn *rr_connect(const char *dsn, char *err, size_t errlen);
+/** How long an idle pooled connection is kept: 5 minutes. */
+#define RR_POOL_MAX_IDLE_NS (300 * (int64_t)1000000000)
+/** An empty pool of connections to dsn (which must outlive it). */
+void rr_pool_init(rr_pool_t *p, const char *dsn);
+/** A connection: an idle one still answering, else a new one (rr_connect). NULL with err. */
+PGconn *rr_pool_get(rr_pool_t *p, char *err, size_t errlen);
+/** Gives pg back (NULL is fine): kept when it is idle and healthy, else closed. */
+void rr_pool_put(rr_pool_t *p, PGconn *pg);
+/** Closes the idle connections. */
+void rr_pool_deinit(rr_pool_t *p);
 /** COPYs ready-made COPY text rows (rec_encode_points) into farad.recording_points_v1, the
  * one-row-per-point layout of schema version 1 (kept for old recordings, benchmarks and tests).
  * 0 or -1 with err. */
@@ -143,12 +171,13 @@ int rr_query_dbrp(const char *query, char *db, size_t dblen, char *rp, size_t rp
 void *rr_replay_main(void *arg);
 /** A chunk of a recording to its consumer; false stops the reading. */
 typedef bool (*rr_chunk_fn)(void *ud, eng_batch_t *b, const rec_read_out_t *out);
-/** Reads recording's blocks in seq order over a connection of its own and calls `each` with one
+/** Reads recording's blocks in seq order over a connection of its own (from pool, given back)
+ * and calls `each` with one
  * chunk at a time (one db.rp and batch, as rec_read_points, with out: batch_seq, group,
  * query_node, next_seq; both are the reader's again when each returns). Batch replays should use
  * it rather than rec_read_points in a loop, which reads a whole segment per call. threaded: a
  * second thread decodes the next chunks (a ring of 3) while each runs. Stops early when each returns false or *cancel (may be NULL) is set. Points read, or -1 with err. */
-int64_t rr_read_blocks(const char *dsn, const char *recording, bool threaded, rr_chunk_fn each,
+int64_t rr_read_blocks(rr_pool_t *pool, const char *recording, bool threaded, rr_chunk_fn each,
                        void *ud, atomic_bool *cancel, char *err, size_t errlen);
 /** The job thread of a query recording. */
 void *rr_query_recording_main(void *arg);

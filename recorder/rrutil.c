@@ -73,6 +73,67 @@ PGconn *rr_connect(const char *dsn, char *err, size_t errlen)
     return pg;
 }
 
+void rr_pool_init(rr_pool_t *p, const char *dsn)
+{
+    memset(p, 0, sizeof *p);
+    pthread_mutex_init(&p->mu, NULL);
+    p->dsn = dsn;
+}
+
+/* Whether an idle connection still answers (the server may have gone away meanwhile). */
+static bool answers(PGconn *pg)
+{
+    PGresult *res = PQexec(pg, "");
+    bool ok = PQresultStatus(res) == PGRES_EMPTY_QUERY;
+    PQclear(res);
+    return ok;
+}
+
+PGconn *rr_pool_get(rr_pool_t *p, char *err, size_t errlen)
+{
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        PGconn *pg = p->n > 0 ? p->idle[--p->n] : NULL;
+        bool stale = pg != NULL && rr_mono() - p->since[p->n] > RR_POOL_MAX_IDLE_NS;
+        pthread_mutex_unlock(&p->mu);
+        if (pg == NULL)
+            return rr_connect(p->dsn, err, errlen);
+        if (!stale && answers(pg))
+            return pg;
+        PQfinish(pg);
+    }
+}
+
+void rr_pool_put(rr_pool_t *p, PGconn *pg)
+{
+    if (pg == NULL)
+        return;
+    if (PQstatus(pg) != CONNECTION_OK || PQtransactionStatus(pg) != PQTRANS_IDLE) {
+        PQfinish(pg);
+        return;
+    }
+    PGconn *drop = NULL;
+    pthread_mutex_lock(&p->mu);
+    if (p->n == RR_POOL_IDLE) { /* full: the oldest goes */
+        drop = p->idle[0];
+        memmove(p->idle, p->idle + 1, (RR_POOL_IDLE - 1) * sizeof *p->idle);
+        memmove(p->since, p->since + 1, (RR_POOL_IDLE - 1) * sizeof *p->since);
+        p->n--;
+    }
+    p->idle[p->n] = pg;
+    p->since[p->n++] = rr_mono();
+    pthread_mutex_unlock(&p->mu);
+    PQfinish(drop);
+}
+
+void rr_pool_deinit(rr_pool_t *p)
+{
+    for (unsigned i = 0; i < p->n; i++)
+        PQfinish(p->idle[i]);
+    p->n = 0;
+    pthread_mutex_destroy(&p->mu);
+}
+
 int rr_copy_text(PGconn *pg, const char *text, size_t len, char *err, size_t errlen)
 {
     char m[300];

@@ -4,7 +4,6 @@
  *   faradd [run] [-config FILE] [-FLAG VALUE ...]   run (flags: see `faradd config`)
  *   faradd config [-config FILE] [-FLAG VALUE ...]  print the effective configuration as YAML
  *   faradd version                                  print the version */
-#include <malloc.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/base.h"
+#include "base/mem.h"
 #include "engine/alert_handlers.h"
 #include "engine/defs.h"
 #include "engine/engine.h"
@@ -237,23 +237,9 @@ Exit:
     return rc;
 }
 
-/* Request bodies (hundreds of KiB) are allocated and freed per request on the event loops. With
- * glibc's defaults each one is a fresh mmap or a trimmed heap, so every request page-faults its
- * buffers in again: a third of faradd's CPU in the proxy benchmark (bench/RESULTS.md, "malloc
- * thresholds"). Keeping freed memory for reuse (bounded by the peak in use) doubles the lines
- * proxied per CPU-second. Left alone when GLIBC_TUNABLES sets any glibc.malloc tunable. */
-static void tune_malloc(void)
-{
-    const char *t = getenv("GLIBC_TUNABLES");
-    if (t != NULL && strstr(t, "glibc.malloc.") != NULL)
-        return; /* the operator's own malloc tunables win */
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 128 << 20);
-}
-
 int main(int argc, char **argv)
 {
-    tune_malloc();
+    fa_tune_malloc();
     const char *cmd = argc > 1 && argv[1][0] != '-' ? argv[1] : "run";
     int first = argc > 1 && argv[1][0] != '-' ? 2 : 1;
     fa_conf_t conf;

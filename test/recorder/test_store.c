@@ -1106,7 +1106,7 @@ Test(recorder, blocks_round_trip_and_view_match_version_1)
                            .query_node = 2 };
     cr_assert_eq(rec_copy_points(pg, &m, &b2, &scratch, err, sizeof err), FA_OK, "%s", err);
     /* one block per series and batch: 2 measurements x 7 hosts x 2 (q or not, by parity) at most */
-    cr_assert_str_eq(sql1(pg, "select count(*) <= 56 and sum(cardinality(seq)) = 400 from farad.recording_blocks"
+    cr_assert_str_eq(sql1(pg, "select count(*) <= 56 and sum(length(seq) / 8) = 400 from farad.recording_blocks"
                               " where recording_id = 'vw_new'"), "t");
     assert_reads_back(pg, "vw_new", &b, &b2, 64);
     assert_reads_back(pg, "vw_new", &b, &b2, 1000);
@@ -1205,7 +1205,7 @@ Test(recorder, blocks_read_ahead_and_close_leave_the_connection_as_it_was)
         rec_blocks_close(rd);
         eng_batch_deinit(&back);
         cr_assert_str_eq(sql1(pg, "show enable_sort"), "on");
-        cr_assert_str_eq(sql1(pg, "select sum(cardinality(seq)) from farad.recording_blocks where recording_id = 'ra_rec'"),
+        cr_assert_str_eq(sql1(pg, "select sum(length(seq) / 8) from farad.recording_blocks where recording_id = 'ra_rec'"),
                          "6000");
     }
     sql_ok(pg, "delete from farad.recording_blocks where recording_id = 'ra_rec'");
@@ -1249,6 +1249,90 @@ Test(recorder, migration_3_keeps_version_1_recordings)
     eng_batch_deinit(&b);
     eng_batch_deinit(&b2);
     snprintf(sql, sizeof sql, "drop database mig2_%d", (int)getpid());
+    sql_ok(admin, sql);
+    PQfinish(admin);
+}
+
+static const eng_field_t *field_of(const eng_point_t *p, const char *key) { return eng_point_field(p, fa_str_c(key)); }
+
+Test(recorder, migration_4_packs_version_3_blocks)
+{
+    char sql[256], dsn[600], err[320];
+    PGconn *admin = connect_dsn(test_dsn());
+    snprintf(sql, sizeof sql, "create database mig4_%d", (int)getpid());
+    sql_ok(admin, sql);
+    snprintf(dsn, sizeof dsn, "%s dbname=mig4_%d", test_dsn(), (int)getpid());
+    PGconn *pg = PQconnectdb(dsn); /* not connect_dsn: it migrates to the latest version */
+    cr_assert_eq(PQstatus(pg), CONNECTION_OK, "%s", PQerrorMessage(pg));
+    cr_assert_eq(rec_migrate_to(pg, 3, err, sizeof err), 3, "%s", err);
+    /* version 3's arrays, with absent values of every type and the floats' special cases */
+    sql_ok(pg, "insert into farad.recording_blocks (recording_id, seg, seg_n, part, db, rp, measurement, tags,"
+               " min_time, max_time, seq, time_ns, fkeys, fval, ikeys, ival, ukeys, uval, skeys, sval, bkeys, bval)"
+               " values ('r', 0, 4, 0, 'db', 'autogen', 'cpu', '{\"host\": \"a\"}', now(), now(), '{0,2,3}',"
+               " '{1700000000000000000,-5,1700000000000000001}', '{f,g}',"
+               " '{{1.5,NULL,-0.0},{5e-324,NaN,-Infinity}}', '{n}', '{{-9223372036854775808,-1,9223372036854775807}}',"
+               " '{u}', '{{-5,NULL,7}}', '{s}', '{{x,NULL,\"q\\\"t\"}}', '{b}', '{{true,false,NULL}}'),"
+               " ('r', 0, 4, 1, 'db', 'autogen', 'mem', '{}', now(), now(), '{1}', '{42}', NULL, NULL, NULL, NULL,"
+               " NULL, NULL, NULL, NULL, NULL, NULL)");
+    char *before = view_text(pg, "r");
+    cr_assert(strstr(before, "\"g\": null") != NULL && strstr(before, "\"n\": -9223372036854775808") != NULL, "%s",
+              before);
+    cr_assert_eq(rec_migrate(pg, err, sizeof err), 4, "%s", err);
+    char *after = view_text(pg, "r");
+    cr_assert_str_eq(after, before);
+    free(before);
+    free(after);
+    /* packed: 8 bytes a number, 1 a bool, a presence bitmap only where some are absent */
+    cr_assert_str_eq(sql1(pg, "select concat_ws(',', length(seq), length(time_ns), length(fval), length(ival),"
+                              " length(uval), length(bval)) from farad.recording_blocks where part = 0"),
+                     "24,24,49,24,25,4");
+    cr_assert_str_eq(sql1(pg, "select farad.unpack_float8(farad.pack_float8(a), cardinality(a))::text = a::text"
+                              " from (select '{1.5,NULL,-0.0,5e-324,NaN,-Infinity,Infinity,1.7976931348623157e308,"
+                              "2.2250738585072014e-308,-1e-310,0.1}'::float8[] a) x"),
+                     "t");
+    cr_assert_str_eq(sql1(pg, "select farad.unpack_int8(farad.pack_int8(a), 4)::text"
+                              " from (select '{-9223372036854775808,NULL,0,9223372036854775807}'::bigint[] a) x"),
+                     "{-9223372036854775808,NULL,0,9223372036854775807}");
+    cr_assert_str_eq(sql1(pg, "select farad.unpack_bool(farad.pack_bool('{t,NULL,f}'), 3)::text"), "{t,NULL,f}");
+    /* SCHEMA.md's query for one field of a big recording */
+    cr_assert_str_eq(sql1(pg, "select string_agg(u.t || '=' || coalesce(u.v::text, '-'), ',' order by u.t)"
+                              " from farad.recording_blocks b,"
+                              " lateral (select length(b.seq) / 8 as n, array_position(b.fkeys, 'g') as k) x,"
+                              " unnest(farad.unpack_int8(b.time_ns, x.n), (farad.unpack_float8(b.fval,"
+                              " cardinality(b.fkeys) * x.n))[(x.k - 1) * x.n + 1:x.k * x.n]) as u(t, v)"
+                              " where b.recording_id = 'r' and b.measurement = 'cpu'"),
+                     "-5=NaN,1700000000000000000=5e-324,1700000000000000001=-Infinity");
+
+    /* and replayed from the packed columns */
+    rec_blocks_rd_t *rd = NULL;
+    eng_batch_t back;
+    rec_read_out_t out;
+    eng_batch_init(&back, 4096, 0);
+    cr_assert_eq(rec_blocks_open(pg, S("r"), 0, -1, &rd, err, sizeof err), FA_OK, "%s", err);
+    cr_assert_eq(rec_blocks_next(rd, 100, &back, &out, err, sizeof err), FA_OK, "%s", err);
+    cr_assert_eq(back.n, 4);
+    const eng_point_t *p = back.points;
+    cr_assert(fa_str_eq(p[1].name, S("mem")) && p[1].n_fields == 0 && p[1].time == 42);
+    cr_assert_eq(p[0].time, 1700000000000000000);
+    cr_assert_eq(p[2].time, -5);
+    cr_assert_eq(p[3].time, 1700000000000000001);
+    cr_assert(field_of(&p[0], "f")->v.f == 1.5 && field_of(&p[0], "g")->v.f == 5e-324);
+    cr_assert(field_of(&p[0], "n")->v.i == INT64_MIN && field_of(&p[0], "u")->v.u == UINT64_MAX - 4);
+    cr_assert(fa_str_eq(field_of(&p[0], "s")->v.s, S("x")) && field_of(&p[0], "b")->v.b);
+    cr_assert(field_of(&p[2], "f") == NULL && isnan(field_of(&p[2], "g")->v.f) && field_of(&p[2], "n")->v.i == -1);
+    cr_assert(field_of(&p[2], "u") == NULL && field_of(&p[2], "s") == NULL && !field_of(&p[2], "b")->v.b);
+    cr_assert_eq(p[2].n_fields, 3);
+    const eng_field_t *f = field_of(&p[3], "f");
+    cr_assert(f->v.type == ENG_FLOAT && f->v.f == 0 && signbit(f->v.f));
+    cr_assert(isinf(field_of(&p[3], "g")->v.f) && field_of(&p[3], "g")->v.f < 0);
+    cr_assert(field_of(&p[3], "n")->v.i == INT64_MAX && field_of(&p[3], "u")->v.u == 7);
+    cr_assert(fa_str_eq(field_of(&p[3], "s")->v.s, S("q\"t")) && field_of(&p[3], "b") == NULL);
+    cr_assert_eq(rec_blocks_next(rd, 100, &back, &out, err, sizeof err), FA_OK, "%s", err);
+    cr_assert(out.eof);
+    rec_blocks_close(rd);
+    eng_batch_deinit(&back);
+    PQfinish(pg);
+    snprintf(sql, sizeof sql, "drop database mig4_%d", (int)getpid());
     sql_ok(admin, sql);
     PQfinish(admin);
 }

@@ -15,6 +15,8 @@
 #include <strings.h>
 #include <yaml.h>
 
+#include "base/duration.h"
+#include "base/err.h"
 #include "base/log.h"
 
 #define KIB 1024ull
@@ -255,33 +257,18 @@ static int parse_size(const char *s, uint64_t *out)
     return -1;
 }
 
-/* 500ms, 10s, 5m, 1h, 1h30m: number+unit pairs, summed; a bare number is ms. */
+/* 500ms, 10s, 5m, 1h, 1h30m: number+unit pairs, summed; a bare number is ms. Past the int64_t ns
+ * range it saturates, so the range check below reports it as above the maximum. */
 static int parse_duration(const char *s, uint64_t *out)
 {
-    uint64_t total = 0, n, ms;
+    int64_t ns;
+    int rc = fa_duration_parse(fa_str_c(s), FA_DUR_CONF | FA_DUR_BARE_MS, &ns);
 
-    if (parse_uint(s, out) == 0)
-        return 0;
-    if (*s == '\0')
+    if (rc == FA_ERANGE)
+        return *out = UINT64_MAX, 0;
+    if (rc != 0)
         return -1;
-    while (*s != '\0') {
-        if (parse_digits(&s, &n) != 0)
-            return -1;
-        if (strncmp(s, "ms", 2) == 0)
-            s += 2, ms = 1;
-        else if (*s == 's')
-            s++, ms = 1000;
-        else if (*s == 'm')
-            s++, ms = 60000;
-        else if (*s == 'h')
-            s++, ms = 3600000;
-        else
-            return -1;
-        if (mul_overflows(n, ms, &n) != 0 || total > UINT64_MAX - n)
-            return -1;
-        total += n;
-    }
-    *out = total;
+    *out = (uint64_t)ns / 1000000;
     return 0;
 }
 

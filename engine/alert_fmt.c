@@ -229,47 +229,6 @@ int eng_fmt_go_time(fa_buf_t *b, int64_t ns)
     return rc != 0 ? rc : fa_buf_append_c(b, " +0000 UTC");
 }
 
-/* integer part and up to `digits` fraction digits of v / 10^digits, trailing zeros trimmed */
-static int append_scaled(fa_buf_t *b, uint64_t v, int digits, const char *unit)
-{
-    uint64_t scale = 1;
-    for (int i = 0; i < digits; i++)
-        scale *= 10;
-    int rc = fa_buf_appendf(b, "%" PRIu64, v / scale);
-    uint64_t f = v % scale;
-    if (rc == 0 && f != 0) {
-        char d[24];
-        snprintf(d, sizeof d, "%0*" PRIu64, digits, f);
-        int n = digits;
-        while (d[n - 1] == '0')
-            n--;
-        rc = fa_buf_appendf(b, ".%.*s", n, d);
-    }
-    return rc != 0 ? rc : fa_buf_append_c(b, unit);
-}
-
-int eng_fmt_go_duration(fa_buf_t *b, int64_t ns)
-{
-    if (ns == 0)
-        return fa_buf_append(b, "0s", 2);
-    uint64_t u = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
-    int rc = ns < 0 ? fa_buf_append(b, "-", 1) : 0;
-    if (rc != 0)
-        return rc;
-    if (u < 1000)
-        return fa_buf_appendf(b, "%" PRIu64 "ns", u);
-    if (u < 1000000)
-        return append_scaled(b, u, 3, "\xc2\xb5s");
-    if (u < 1000000000)
-        return append_scaled(b, u, 6, "ms");
-    uint64_t secs = u / 1000000000, h = secs / 3600, m = (secs / 60) % 60;
-    if (h != 0)
-        rc = fa_buf_appendf(b, "%" PRIu64 "h%" PRIu64 "m", h, m);
-    else if (m != 0)
-        rc = fa_buf_appendf(b, "%" PRIu64 "m", m);
-    return rc != 0 ? rc : append_scaled(b, u % 60000000000ull, 9, "s");
-}
-
 int eng_fmt_html(fa_buf_t *b, fa_str_t s)
 {
     if (s.ptr == NULL)

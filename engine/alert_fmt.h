@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "base/duration.h"
 #include "base/str.h"
 
 /** Go's %v (and %g) of a float64: shortest digits that read back exactly, in %e form when the
@@ -22,8 +23,9 @@ int eng_fmt_json_str(fa_buf_t *b, fa_str_t s);
 int eng_fmt_rfc3339(fa_buf_t *b, int64_t ns);
 /** Go's time.Time.String() of a UTC time: 2022-02-02 02:02:14.25 +0000 UTC. */
 int eng_fmt_go_time(fa_buf_t *b, int64_t ns);
-/** Go's time.Duration.String(): 0s, 1.5µs, 12ms, 1m30s, 2h0m0s. */
-int eng_fmt_go_duration(fa_buf_t *b, int64_t ns);
+/** Go's time.Duration.String(): 0s, 1.5µs, 12ms, 1m30s, 2h0m0s (fa_duration_append, under the
+ * eng_fmt_go_* name the other Go formatters here share). */
+static inline int eng_fmt_go_duration(fa_buf_t *b, int64_t ns) { return fa_duration_append(b, ns); }
 /** html/template's escaper for text: " ' & + < > and NUL. */
 int eng_fmt_html(fa_buf_t *b, fa_str_t s);
 #endif

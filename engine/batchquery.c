@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/duration.h"
 #include "base/err.h"
 #include "engine/group.h"
 #include "engine/nodeutil.h"
@@ -375,17 +376,9 @@ int eng_rfc3339_parse(fa_str_t s, int64_t *out)
 /* influxql.FormatDuration: the largest unit that divides d. */
 static int append_duration(fa_buf_t *out, int64_t d)
 {
-    static const struct {
-        int64_t ns;
-        const char *unit;
-    } units[] = { { 604800000000000, "w" }, { 86400000000000, "d" }, { 3600000000000, "h" }, { 60000000000, "m" },
-                  { 1000000000, "s" },      { 1000000, "ms" },       { 1000, "u" },          { 1, "ns" } };
-    if (d == 0)
-        return fa_buf_append_c(out, "0s");
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (d % units[i].ns == 0)
-            return fa_buf_appendf(out, "%" PRId64 "%s", d / units[i].ns, units[i].unit);
-    return FA_EINVAL;
+    char s[FA_DURATION_LEN];
+
+    return fa_buf_append(out, s, fa_duration_format_influxql(s, sizeof s, d));
 }
 
 static int append_ident(fa_buf_t *out, fa_str_t name)

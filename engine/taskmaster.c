@@ -17,6 +17,7 @@
 #include <time.h>
 #include <xxhash.h>
 
+#include "base/duration.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "engine/nodes.h"
@@ -1028,20 +1029,6 @@ static int attr_cmp(const void *a, const void *b)
     return strcmp(((const struct dot_attr *)a)->name, ((const struct dot_attr *)b)->name);
 }
 
-/* Go's time.Duration String() for the averages Kapacitor prints: "0s", "850ns", "1.5µs", "2.25ms". */
-static void go_duration(char *buf, size_t len, uint64_t ns)
-{
-    if (ns == 0)
-        snprintf(buf, len, "0s");
-    else if (ns < 1000)
-        snprintf(buf, len, "%" PRIu64 "ns", ns);
-    else {
-        const char *unit = ns < 1000000 ? "µs" : ns < 1000000000 ? "ms" : "s";
-        double div = ns < 1000000 ? 1e3 : ns < 1000000000 ? 1e6 : 1e9;
-        snprintf(buf, len, "%.9g%s", (double)ns / div, unit);
-    }
-}
-
 static int dot_hook(void *ctx, const tick_pnode_t *pn, fa_buf_t *out)
 {
     const eng_task_t *t = ctx;
@@ -1053,7 +1040,7 @@ static int dot_hook(void *ctx, const tick_pnode_t *pn, fa_buf_t *out)
     uint64_t collected = atomic_load(&n->stats.collected), exec = atomic_load(&n->stats.exec_ns);
     uint64_t samples = atomic_load(&n->stats.exec_samples);
     a[k].name = "avg_exec_time_ns";
-    go_duration(a[k++].value, sizeof a[0].value, samples ? exec / samples : 0);
+    fa_duration_format(a[k++].value, sizeof a[0].value, (int64_t)(samples ? exec / samples : 0));
     a[k].name = "collected";
     snprintf(a[k++].value, sizeof a[0].value, "%" PRIuFAST64, collected);
     a[k].name = "emitted";

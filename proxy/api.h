@@ -40,8 +40,6 @@ typedef struct api_view {
 bool api_view_wants(const api_view_t *v, const char *field);
 /** Go's RFC 3339 with nanoseconds (trailing zeros trimmed); 0 -> 0001-01-01T00:00:00Z. */
 json_t *api_time_json(int64_t ns);
-/** "10s", "1h30m", "500ms", "3d": 0 and ns, or -1. */
-int api_parse_duration(const char *s, int64_t *out);
 /** A vars JSON text in Kapacitor's output shape (durations in ns, star values {"typeOf":"star"}). */
 json_t *api_vars_json(const char *vars);
 /** The task object; v NULL = every field. */

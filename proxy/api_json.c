@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/duration.h"
+
 json_t *api_time_json(int64_t ns)
 {
     if (ns == 0)
@@ -31,42 +33,6 @@ json_t *api_time_json(int64_t ns)
     return json_string(buf);
 }
 
-int api_parse_duration(const char *s, int64_t *out)
-{
-    static const struct { const char *u; int64_t ns; } units[] = {
-        { "ns", 1 }, { "us", 1000 }, { "µs", 1000 }, { "u", 1000 }, { "ms", 1000000 }, { "s", 1000000000 },
-        { "m", 60000000000 }, { "h", 3600000000000 }, { "d", 86400000000000 }, { "w", 604800000000000 },
-    };
-    int64_t total = 0;
-    bool neg = *s == '-';
-    if (neg)
-        s++;
-    if (*s == '\0')
-        return -1;
-    while (*s) {
-        if (*s < '0' || *s > '9')
-            return -1;
-        int64_t v = 0;
-        while (*s >= '0' && *s <= '9')
-            v = v * 10 + (*s++ - '0');
-        size_t best = 0;
-        int64_t mult = 0;
-        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-            size_t n = strlen(units[i].u);
-            if (n > best && strncmp(s, units[i].u, n) == 0) {
-                best = n;
-                mult = units[i].ns;
-            }
-        }
-        if (best == 0)
-            return -1;
-        s += best;
-        total += v * mult;
-    }
-    *out = neg ? -total : total;
-    return 0;
-}
-
 /* A var as Kapacitor returns it: durations in ns, star {"typeOf":"star"}, lists item by item. */
 static json_t *canonical_var(json_t *v)
 {
@@ -77,7 +43,7 @@ static json_t *canonical_var(json_t *v)
         return out;
     if (strcmp(type, "duration") == 0 && json_is_string(val)) {
         int64_t ns;
-        if (api_parse_duration(json_string_value(val), &ns) == 0)
+        if (fa_duration_parse(fa_str_c(json_string_value(val)), FA_DUR_API | FA_DUR_SIGN, &ns) == 0)
             json_object_set_new(out, "value", json_integer(ns));
     } else if (strcmp(type, "star") == 0) {
         json_object_set_new(out, "value", json_pack("{s:s}", "typeOf", "star"));

@@ -49,39 +49,6 @@ int rr_task_type(const char *id, const char *script, const eng_dbrp_t *dbrps, ui
     return 0;
 }
 
-int rr_parse_duration(const char *s, int64_t *out)
-{
-    static const struct {
-        const char *unit;
-        int64_t ns;
-    } units[] = { { "ns", 1 },   { "us", 1000 },        { "\xc2\xb5s", 1000 },         { "u", 1000 },
-                  { "ms", 1000000 }, { "s", 1000000000 }, { "m", 60000000000 },      { "h", 3600000000000 },
-                  { "d", 86400000000000 }, { "w", 604800000000000 } };
-    int64_t total = 0;
-    if (*s == '\0')
-        return -1;
-    while (*s) {
-        if (*s < '0' || *s > '9')
-            return -1;
-        int64_t v = 0;
-        for (; *s >= '0' && *s <= '9'; s++) {
-            if (v > INT64_MAX / 10)
-                return -1;
-            v = v * 10 + (*s - '0');
-        }
-        size_t i = 0, n = sizeof units / sizeof units[0];
-        for (; i < n; i++) /* "ms" before "m": the longer units come first where they share a letter */
-            if (strncmp(s, units[i].unit, strlen(units[i].unit)) == 0)
-                break;
-        if (i == n || v > INT64_MAX / units[i].ns || total > INT64_MAX - v * units[i].ns)
-            return -1;
-        total += v * units[i].ns;
-        s += strlen(units[i].unit);
-    }
-    *out = total;
-    return 0;
-}
-
 bool rr_recording_is_batch(PGconn *pg, const char *id)
 {
     const char *p[1] = { id };

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/duration.h"
 #include "base/err.h"
 #include "base/log.h"
 #include "engine/nodes.h"
@@ -968,7 +969,7 @@ static bool batch_range(struct rr_call *c, json_t *body, int64_t *start, int64_t
         answer_error(c, 400, "invalid start time \"%s\": want RFC 3339", start_s);
         return false;
     }
-    if (*start_s == '\0' && (rr_parse_duration(past_s, &past) != 0 || past <= 0)) {
+    if (*start_s == '\0' && (fa_duration_parse(fa_str_c(past_s), FA_DUR_API, &past) != 0 || past <= 0)) {
         answer_error(c, 400, "invalid past duration \"%s\"", past_s);
         return false;
     }

@@ -189,8 +189,6 @@ void *rr_batch_recording_main(void *arg);
 /** Compiles a task to learn its type: "stream" or "batch" into type (8 bytes). 0, or -1 with err. */
 int rr_task_type(const char *id, const char *script, const eng_dbrp_t *dbrps, uint32_t n_dbrps, char *type, char *err,
                  size_t errlen);
-/** An InfluxQL duration ("1h", "90m", "1h30m", "10s", "500ms", "10u", "3d", "1w"). 0 or -1. */
-int rr_parse_duration(const char *s, int64_t *out);
 /** Whether recording id is of type batch (false when it is not there). */
 bool rr_recording_is_batch(PGconn *pg, const char *id);
 /** Replays batch recording it->recording into batch task t: each recorded batch, in batch_seq

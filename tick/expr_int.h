@@ -132,10 +132,6 @@ void vm_regex_free(tick_regex_t *re);
 char *vm_scratch(fa_arena_t *scratch, size_t n, char *emsg);
 /** Go's float64 -> int64 conversion on amd64 (out of range and NaN give INT64_MIN). */
 int64_t vm_f2i(double f);
-/** Formats a duration as influxql.FormatDuration. */
-int vm_format_duration(char *buf, size_t len, int64_t ns);
-/** Parses influxql duration text ("1h30m", "-5s", "10u"). 0 or -1. */
-int vm_parse_duration(fa_str_t s, int64_t *out);
 /** Formats a float as strconv.FormatFloat(f, 'f', -1, 64). */
 int vm_format_float(char *buf, size_t len, double f);
 #endif

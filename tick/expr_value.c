@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/duration.h"
 #include "tick/expr_int.h"
 
 const char *tick_vtype_name(tick_vtype_t t)
@@ -394,75 +395,6 @@ bool vm_regex_match(const tick_regex_t *re, fa_str_t s)
 
 /* ---- formatting ---- */
 
-int vm_format_duration(char *buf, size_t len, int64_t d)
-{
-    static const struct { int64_t ns; const char *unit; } units[] = {
-        { 7 * 24 * 3600 * 1000000000LL, "w" }, { 24 * 3600 * 1000000000LL, "d" }, { 3600 * 1000000000LL, "h" },
-        { 60 * 1000000000LL, "m" }, { 1000000000LL, "s" }, { 1000000LL, "ms" }, { 1000LL, "u" },
-    };
-    if (d == 0)
-        return snprintf(buf, len, "0s");
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (d % units[i].ns == 0)
-            return snprintf(buf, len, "%" PRId64 "%s", d / units[i].ns, units[i].unit);
-    return snprintf(buf, len, "%" PRId64 "ns", d);
-}
-
-static int unit_of(const char *s, size_t n, size_t *i, int64_t *unit)
-{
-    char c = s[*i];
-    if (c == 'n' && *i + 1 < n && s[*i + 1] == 's') {
-        *unit = 1;
-        *i += 2;
-    } else if (c == 'u') {
-        *unit = 1000;
-        *i += 1;
-    } else if ((unsigned char)c == 0xC2 && *i + 1 < n && (unsigned char)s[*i + 1] == 0xB5) { /* µ */
-        *unit = 1000;
-        *i += 2;
-    } else if (c == 'm' && *i + 1 < n && s[*i + 1] == 's') {
-        *unit = 1000000;
-        *i += 2;
-    } else if (c == 'm' || c == 's' || c == 'h' || c == 'd' || c == 'w') {
-        *unit = c == 'm' ? 60000000000LL : c == 's' ? 1000000000LL : c == 'h' ? 3600000000000LL
-              : c == 'd' ? 86400000000000LL : 604800000000000LL;
-        *i += 1;
-    } else {
-        return -1;
-    }
-    return 0;
-}
-
-int vm_parse_duration(fa_str_t str, int64_t *out)
-{
-    const char *s = str.ptr;
-    size_t n = str.len, i = 0;
-    bool neg = false;
-    uint64_t total = 0;
-
-    if (n < 2)
-        return -1;
-    if (s[0] == '-') {
-        neg = true;
-        i++;
-    }
-    while (i < n) {
-        size_t start = i;
-        uint64_t v = 0;
-        int64_t unit;
-        while (i < n && s[i] >= '0' && s[i] <= '9') {
-            if (v > (uint64_t)INT64_MAX / 10)
-                return -1;
-            v = v * 10 + (uint64_t)(s[i++] - '0');
-        }
-        if (i == start || i >= n || v > (uint64_t)INT64_MAX || unit_of(s, n, &i, &unit) != 0)
-            return -1;
-        total += v * (uint64_t)unit;
-    }
-    *out = neg ? wrap_sub(0, (int64_t)total) : (int64_t)total;
-    return 0;
-}
-
 /* Shortest digits that read back as f: the first %.*e precision that round-trips. */
 static int shortest_digits(double f, char *digits, int *exp10)
 {
@@ -524,7 +456,7 @@ int tick_value_format(char *buf, size_t len, const tick_value_t *v)
     case TICK_V_INT: return snprintf(buf, len, "%" PRId64, v->i);
     case TICK_V_STRING: return snprintf(buf, len, "%.*s", (int)v->s.len, v->s.ptr ? v->s.ptr : "");
     case TICK_V_BOOL: return snprintf(buf, len, "%s", v->b ? "true" : "false");
-    case TICK_V_DURATION: return vm_format_duration(buf, len, v->i);
+    case TICK_V_DURATION: return (int)fa_duration_format_influxql(buf, len, v->i);
     case TICK_V_TIME: return snprintf(buf, len, "%" PRId64, v->i);
     case TICK_V_REGEX: return snprintf(buf, len, "%.*s", (int)v->re->src.len, v->re->src.ptr);
     default: return snprintf(buf, len, "%s", tick_vtype_name(v->type));

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/duration.h"
 #include "tick/expr_int.h"
 
 #define F TICK_V_FLOAT
@@ -449,7 +450,7 @@ static int fn_duration(fn_call_t *c)
         *c->out = tick_duration(vm_f2i(a->f * (double)c->argv[1].i));
         return 0;
     default: /* string */
-        if (vm_parse_duration(a->s, &d) != 0) {
+        if (fa_duration_parse(a->s, FA_DUR_INFLUXQL_PARSE, &d) != 0) {
             snprintf(c->emsg, EMSG_LEN, "invalid duration string \"%.*s\"", (int)(a->s.len > 100 ? 100 : a->s.len), a->s.ptr);
             return -1;
         }

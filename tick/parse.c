@@ -23,6 +23,7 @@
 #include <string.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include "base/duration.h"
 #include "tick/lex.h"
 #include "tick/tick.h"
 
@@ -238,37 +239,14 @@ static tick_expr_t *lit_number(parser_t *p, tick_tok_t t)
     return e;
 }
 
-/* Nanoseconds per unit of a duration lexeme's suffix; sets *ulen to the suffix length. */
-static int64_t unit_ns(const char *s, size_t len, size_t *ulen)
-{
-    if (len >= 2 && s[len - 2] == 'm' && s[len - 1] == 's') { *ulen = 2; return 1000000; }
-    if (len >= 2 && (unsigned char)s[len - 2] == 0xC2 && (unsigned char)s[len - 1] == 0xB5) { *ulen = 2; return 1000; }
-    *ulen = 1;
-    switch (s[len - 1]) {
-    case 'u': return 1000;
-    case 's': return INT64_C(1000000000);
-    case 'm': return INT64_C(60000000000);
-    case 'h': return INT64_C(3600000000000);
-    case 'd': return INT64_C(86400000000000);
-    default: return INT64_C(604800000000000); /* w */
-    }
-}
-
+/* The lexer has checked the shape (digits, one unit of u µ ms s m h d w): what is left is overflow. */
 static tick_expr_t *lit_duration(parser_t *p, tick_tok_t t)
 {
     const char *s = p->src + t.off;
-    size_t ulen;
-    int64_t unit = unit_ns(s, t.len, &ulen), n = 0;
     tick_expr_t *e = new_expr(p, TICK_EX_DURATION, t.off);
 
-    for (size_t i = 0; i < t.len - ulen; i++) {
-        if (n > (INT64_MAX - 9) / 10)
-            failf(p, TICK_ESYNTAX, e->pos, "invalid duration %.*s: overflowed duration", (int)t.len, s);
-        n = n * 10 + (s[i] - '0');
-    }
-    if (n > INT64_MAX / unit)
+    if (fa_duration_parse(fa_str(s, t.len), FA_DUR_INFLUXQL | FA_DUR_SINGLE, &e->v.dur_ns) != 0)
         failf(p, TICK_ESYNTAX, e->pos, "invalid duration %.*s: overflowed duration", (int)t.len, s);
-    e->v.dur_ns = n * unit;
     e->raw = fa_str(s, t.len);
     return e;
 }

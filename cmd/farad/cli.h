@@ -10,6 +10,7 @@
 
 #include <jansson.h>
 
+#include "base/duration.h"
 #include "base/str.h"
 
 /* Exit codes, as the kapacitor CLI uses them. */
@@ -157,10 +158,6 @@ cli_time_t cli_time_now(void);
 /** t + ns. */
 cli_time_t cli_time_add(cli_time_t t, int64_t ns);
 
-/** InfluxQL duration ("10s", "1h30m", "500ms", "2w"): 0 or -1 with msg. */
-int cli_duration_parse(const char *s, int64_t *ns, char *msg, size_t n);
-/** Go's time.Duration.String() ("10s", "1m30s", "1.5s", "500ms", "0s"). */
-void cli_duration_string(int64_t ns, char *out, size_t n);
 /** go-humanize Bytes (SI): "0 B", "512 B", "1.2 kB", "12 MB". */
 void cli_humanize_bytes(uint64_t s, char *out, size_t n);
 

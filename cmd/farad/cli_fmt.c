@@ -151,97 +151,6 @@ cli_time_t cli_time_add(cli_time_t t, int64_t ns)
     return t;
 }
 
-/* ---- durations ---- */
-
-int cli_duration_parse(const char *s, int64_t *ns, char *msg, size_t n)
-{
-    int64_t d = 0;
-    int sign = 1;
-    const char *p = s;
-    if (*p == '-') {
-        sign = -1;
-        p++;
-    }
-    if (strlen(p) < 2)
-        goto Invalid;
-    while (*p) {
-        const char *start = p;
-        int64_t v = 0;
-        for (; *p >= '0' && *p <= '9'; p++) {
-            if (v > (INT64_MAX - 9) / 10)
-                goto Invalid;
-            v = v * 10 + (*p - '0');
-        }
-        if (p == start || *p == '\0')
-            goto Invalid;
-        int64_t unit;
-        if (p[0] == 'n' && p[1] == 's') {
-            unit = 1, p += 2;
-        } else if (p[0] == 'u') {
-            unit = 1000, p += 1;
-        } else if ((unsigned char)p[0] == 0xc2 && (unsigned char)p[1] == 0xb5) { /* µ */
-            unit = 1000, p += 2;
-        } else if (p[0] == 'm' && p[1] == 's') {
-            unit = 1000000, p += 2;
-        } else {
-            switch (*p++) {
-            case 's': unit = 1000000000LL; break;
-            case 'm': unit = 60000000000LL; break;
-            case 'h': unit = 3600000000000LL; break;
-            case 'd': unit = 86400000000000LL; break;
-            case 'w': unit = 604800000000000LL; break;
-            default: goto Invalid;
-            }
-        }
-        if (v > INT64_MAX / unit || d > INT64_MAX - v * unit)
-            goto Invalid;
-        d += v * unit;
-    }
-    *ns = sign * d;
-    return 0;
-Invalid:
-    snprintf(msg, n, "invalid duration %s", s);
-    return -1;
-}
-
-/* v/unit with up to `prec` decimals, trailing zeros trimmed */
-static int frac_str(char *out, size_t n, uint64_t v, uint64_t unit, int prec)
-{
-    char f[24];
-    snprintf(f, sizeof f, "%0*llu", prec, (unsigned long long)(v % unit));
-    for (int l = prec; l > 0 && f[l - 1] == '0'; l--)
-        f[l - 1] = '\0';
-    return snprintf(out, n, "%llu%s%s", (unsigned long long)(v / unit), f[0] ? "." : "", f);
-}
-
-void cli_duration_string(int64_t ns, char *out, size_t n)
-{
-    uint64_t u = ns < 0 ? (uint64_t)(-(ns + 1)) + 1 : (uint64_t)ns;
-    const char *neg = ns < 0 ? "-" : "";
-    char s[48];
-
-    if (u == 0) {
-        snprintf(out, n, "0s");
-    } else if (u < 1000) {
-        snprintf(out, n, "%s%lluns", neg, (unsigned long long)u);
-    } else if (u < 1000000) {
-        frac_str(s, sizeof s, u, 1000, 3);
-        snprintf(out, n, "%s%s\xc2\xb5s", neg, s);
-    } else if (u < 1000000000) {
-        frac_str(s, sizeof s, u, 1000000, 6);
-        snprintf(out, n, "%s%sms", neg, s);
-    } else {
-        uint64_t sec_ns = u % 60000000000ULL, min = u / 60000000000ULL;
-        frac_str(s, sizeof s, sec_ns, 1000000000ULL, 9);
-        if (min >= 60)
-            snprintf(out, n, "%s%lluh%llum%ss", neg, (unsigned long long)(min / 60), (unsigned long long)(min % 60), s);
-        else if (min > 0)
-            snprintf(out, n, "%s%llum%ss", neg, (unsigned long long)min, s);
-        else
-            snprintf(out, n, "%s%ss", neg, s);
-    }
-}
-
 void cli_humanize_bytes(uint64_t s, char *out, size_t n)
 {
     static const char *const sizes[] = { "B", "kB", "MB", "GB", "TB", "PB", "EB" };
@@ -349,11 +258,11 @@ void cli_var_value(fa_buf_t *b, const char *type, const json_t *v, bool required
     }
     if (strcmp(type, "duration") == 0 && (json_is_integer(v) || json_is_string(v))) {
         int64_t ns = json_is_integer(v) ? json_integer_value(v) : 0;
-        if (json_is_string(v) && cli_duration_parse(json_string_value(v), &ns, s, sizeof s) != 0) {
+        if (json_is_string(v) && fa_duration_parse(fa_str_c(json_string_value(v)), FA_DUR_INFLUXQL_PARSE, &ns) != 0) {
             fa_buf_append_c(b, json_string_value(v));
             return;
         }
-        cli_duration_string(ns, s, sizeof s);
+        fa_duration_format(s, sizeof s, ns);
         fa_buf_append_c(b, s);
         return;
     }

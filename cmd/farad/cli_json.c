@@ -288,15 +288,14 @@ static int var_value(cli_jw_t *w, const char *name, const char *type, const json
     }
     if (strcmp(type, "duration") == 0) {
         int64_t ns;
-        char msg[200];
         if (json_is_integer(v)) {
             cli_jw_int(w, json_integer_value(v));
             return 0;
         }
         if (!json_is_string(v))
             return cli_errf(err, "invalid var %s: expected int or string value", name);
-        if (cli_duration_parse(json_string_value(v), &ns, msg, sizeof msg) != 0)
-            return cli_errf(err, "invalid duration string for var %s: %s", name, msg);
+        if (fa_duration_parse(fa_str_c(json_string_value(v)), FA_DUR_INFLUXQL_PARSE, &ns) != 0)
+            return cli_errf(err, "invalid duration string for var %s: invalid duration %s", name, json_string_value(v));
         cli_jw_int(w, ns);
         return 0;
     }

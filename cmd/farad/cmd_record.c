@@ -102,7 +102,6 @@ static int post_built(const char *path, int (*build)(cli_jw_t *, cli_err_t *), c
 static int batch_range(const char *start_s, const char *stop_s, const char *past_s, cli_time_t *start,
                        cli_time_t *stop, cli_err_t *err)
 {
-    char msg[256];
     *stop = cli_time_now();
     if (start_s != NULL && cli_time_parse(start_s, start) != 0)
         return cli_errf(err, "parsing time \"%s\" as RFC 3339: cannot parse", start_s);
@@ -110,8 +109,8 @@ static int batch_range(const char *start_s, const char *stop_s, const char *past
         return cli_errf(err, "parsing time \"%s\" as RFC 3339: cannot parse", stop_s);
     if (past_s != NULL) {
         int64_t ns;
-        if (cli_duration_parse(past_s, &ns, msg, sizeof msg) != 0)
-            return cli_errf(err, "%s", msg);
+        if (fa_duration_parse(fa_str_c(past_s), FA_DUR_INFLUXQL_PARSE, &ns) != 0)
+            return cli_errf(err, "invalid duration %s", past_s);
         *start = cli_time_add(*stop, -ns);
     }
     return 0;
@@ -187,13 +186,12 @@ static void rq_usage(void)
 static int record_stream(cli_jw_t *w, cli_err_t *err)
 {
     int64_t ns;
-    char msg[256];
     if (o.task == NULL || o.duration == NULL || !*o.task || !*o.duration) {
         rs_usage();
         return cli_errf(err, "both task and duration are required");
     }
-    if (cli_duration_parse(o.duration, &ns, msg, sizeof msg) != 0)
-        return cli_errf(err, "%s", msg);
+    if (fa_duration_parse(fa_str_c(o.duration), FA_DUR_INFLUXQL_PARSE, &ns) != 0)
+        return cli_errf(err, "invalid duration %s", o.duration);
     cli_time_t stop = cli_time_add(cli_time_now(), ns);
     put_opt(w, "id", o.id);
     cli_jw_key(w, "task");

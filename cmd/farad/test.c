@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/duration.h"
 #include "base/str.h"
 #include "cmd/farad/farad.h"
 #include "engine/lp.h"
@@ -58,24 +59,6 @@ static char *read_file(const char *path, size_t *len)
     return b.ptr != NULL ? b.ptr : calloc(1, 1);
 }
 
-/* "10s", "1m", "500ms", "2h", "1500us", "100ns", "1d", "1w" -> ns; -1 when invalid. */
-static int64_t parse_duration(const char *s)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || errno != 0 || v < 0)
-        return -1;
-    static const struct { const char *u; double ns; } units[] = {
-        { "ns", 1 }, { "us", 1e3 }, { "u", 1e3 }, { "µs", 1e3 }, { "ms", 1e6 }, { "s", 1e9 },
-        { "m", 60e9 }, { "h", 3600e9 }, { "d", 86400e9 }, { "w", 604800e9 },
-    };
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (strcmp(end, units[i].u) == 0)
-            return (int64_t)(v * units[i].ns);
-    return -1;
-}
-
 static void print_line(void *ud, eng_node_t *n, fa_str_t kind, fa_str_t text)
 {
     fwrite(text.ptr, 1, text.len, stdout);
@@ -110,7 +93,9 @@ static int parse_args(int argc, char **argv, struct args *a)
             usage(stderr);
             return -1;
         }
-        if (idle && (a->idle_flush = parse_duration(argv[i + 1])) <= 0) {
+        /* one term, fractions allowed: "10s", "1.5m", "1500us", "1d" */
+        if (idle && (fa_duration_parse(fa_str_c(argv[i + 1]), FA_DUR_API | FA_DUR_FRAC | FA_DUR_SINGLE, &a->idle_flush) != 0
+                     || a->idle_flush <= 0)) {
             fprintf(stderr, "farad test: -idle-flush: \"%s\" is not a positive duration (10s, 1m, 500ms)\n", argv[i + 1]);
             return -1;
         }

@@ -357,3 +357,38 @@ Test(tick_funcs, string_results_respect_the_scratch_limit)
     cr_assert_str_eq(err.msg, "string result of 12 bytes does not fit in the scratch memory");
     fa_arena_deinit(&small);
 }
+
+/* Duration text through base/duration: literals and duration('...') read influxql.ParseDuration's
+ * units (u and µ alone, not us or µs), string() writes influxql.FormatDuration, and overflow is an
+ * error rather than a wrapped value. */
+Test(tick_funcs, literals_and_strings_share_the_units)
+{
+    expect_dur("10\xc2\xb5", 10000);
+    expect_dur("10u", 10000);
+    expect_dur("2w", 14 * 86400 * SEC);
+    expect_dur("duration('10\xc2\xb5')", 10000);
+    expect_dur("duration('1w1d1h1m1s1ms1u1ns')", 694861001001001LL);
+    expect_dur("duration('-2562047h47m16s854ms775u808ns')", INT64_MIN);
+    expect_compile_error("duration('10us')", "error calling \"duration\": invalid duration string \"10us\"");
+    expect_compile_error("duration('10\xc2\xb5s')", "error calling \"duration\": invalid duration string \"10\xc2\xb5s\"");
+    expect_compile_error("duration('1.5s')", "error calling \"duration\": invalid duration string \"1.5s\"");
+}
+
+Test(tick_funcs, overflow_is_an_error)
+{
+    /* this used to wrap around as Go's int64 arithmetic does */
+    expect_compile_error("duration('100000000000h')",
+                         "error calling \"duration\": invalid duration string \"100000000000h\"");
+    expect_compile_error("duration('9223372036854775807ns1ns')",
+                         "error calling \"duration\": invalid duration string \"9223372036854775807ns1ns\"");
+    expect_dur("duration('9223372036854775807ns')", INT64_MAX);
+}
+
+Test(tick_funcs, string_writes_the_largest_dividing_unit)
+{
+    expect_str("string(90s)", "90s");
+    expect_str("string(1500ms)", "1500ms");
+    expect_str("string(14d)", "2w");
+    expect_str("string(duration('1500ns'))", "1500ns");
+    expect_str("string(-2h)", "-2h");
+}

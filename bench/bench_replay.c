@@ -15,8 +15,8 @@
  *                  point to eng_task_point of a
  *                  `stream|from().measurement('cpu')|where(lambda: "usage_idle" < 50.0)` task:
  *                  first on a new connection (also the first read after the COPY, which sets the
- *                  rows' hint bits), twice again on the pooled connection, then with the decoding
- *                  on a second thread (threaded); then on the bench's connection (rec_blocks_next)
+ *                  rows' hint bits), twice again on the pooled connection; then on the bench's
+ *                  connection (rec_blocks_next)
  *   replay rows    rec_read_points of the version-1 rows, chunks of 8192, same task
  * Points look like Telegraf's cpu (3 tags, 6 float fields, 1 int field), 4000 series. */
 #include <inttypes.h>
@@ -228,9 +228,8 @@ int main(int argc, char **argv)
     rr_pool_t pool;
     rr_pool_init(&pool, dsn);
     static const char *const passes[] = { "replay, new connection", "replay, pooled connection",
-                                          "replay, pooled connection", "replay, pooled, 2 threads" };
-    for (int pass = 0; pass < 4; pass++) {
-        bool threaded = pass == 3;
+                                          "replay, pooled connection" };
+    for (int pass = 0; pass < 3; pass++) {
         feed_ctx_t fc = { t, 0 };
         uint64_t p0 = passed(t);
         /* the pooled connection the next read takes: its backend's CPU */
@@ -239,7 +238,7 @@ int main(int argc, char **argv)
         long f0 = thread_faults();
         t0 = now_s();
         c0 = thread_cpu_s();
-        int64_t got = rr_read_blocks(&pool, "bench", threaded, feed_chunk, &fc, NULL, err, sizeof err);
+        int64_t got = rr_read_blocks(&pool, "bench", feed_chunk, &fc, NULL, err, sizeof err);
         double wall = now_s() - t0, cpu = thread_cpu_s() - c0;
         if (got != (int64_t)n || fc.fed != n || passed(t) - p0 != want_pass)
             die("replay", got < 0 ? err : "read back a different number of points, or where passed others");

@@ -488,7 +488,7 @@ int rr_replay_batches(rec_rr_t *r, rr_item_t *it, PGconn *pg, eng_task_t *t, int
     }
     eng_batch_init(&g.acc, 1 << 20, 0);
     /* the blocks in one COPY, chunk by chunk (rec_read_points in a loop reads a segment per call) */
-    int64_t n = rr_read_blocks(&r->pool, it->recording, false, gather_chunk, &g, &it->cancel, err, errlen);
+    int64_t n = rr_read_blocks(&r->pool, it->recording, gather_chunk, &g, &it->cancel, err, errlen);
     if (n < 0 && g.rc == 0)
         g.rc = -1;
     else if (n == 0 && g.rc == 0)

@@ -238,57 +238,8 @@ static json_t *node_stats(const eng_task_t *t)
     return ns;
 }
 
-/* Reading a recording on a second thread while the task runs: the reader decodes chunks into a
- * ring of PREFETCH batches over its own connection, the replay thread feeds them to the task. */
-enum { PREFETCH = 3, PREFETCH_CHUNK = 32768 };
-
-typedef struct prefetch {
-    PGconn *pg;
-    const char *recording;
-    atomic_bool *cancel;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    eng_batch_t b[PREFETCH];
-    rec_read_out_t out[PREFETCH];
-    unsigned head, count;    /* filled slots from head */
-    bool done, failed, stop;
-    char err[512];
-} prefetch_t;
-
-static void *prefetch_main(void *arg)
-{
-    prefetch_t *f = arg;
-    rec_blocks_rd_t *rd = NULL;
-    char err[512];
-    int rc = rec_blocks_open(f->pg, fa_str_c(f->recording), 0, -1, &rd, err, sizeof err);
-    for (unsigned i = 0; rc == FA_OK; i++) {
-        pthread_mutex_lock(&f->mu);
-        while (f->count == PREFETCH && !f->stop)
-            pthread_cond_wait(&f->cv, &f->mu);
-        bool stop = f->stop;
-        unsigned slot = (f->head + f->count) % PREFETCH;
-        pthread_mutex_unlock(&f->mu);
-        if (stop || (f->cancel != NULL && atomic_load(f->cancel)))
-            break;
-        rc = rec_blocks_next(rd, PREFETCH_CHUNK, &f->b[slot], &f->out[slot], err, sizeof err);
-        if (rc != FA_OK || f->out[slot].eof)
-            break;
-        pthread_mutex_lock(&f->mu);
-        f->count++;
-        pthread_cond_broadcast(&f->cv);
-        pthread_mutex_unlock(&f->mu);
-    }
-    rec_blocks_close(rd);
-    pthread_mutex_lock(&f->mu);
-    if (rc != FA_OK) {
-        f->failed = true;
-        snprintf(f->err, sizeof f->err, "%s", err);
-    }
-    f->done = true;
-    pthread_cond_broadcast(&f->cv);
-    pthread_mutex_unlock(&f->mu);
-    return NULL;
-}
+/* Points per chunk handed to a replay. */
+enum { READ_CHUNK = 32768 };
 
 static void progress(replay_t *x, int64_t total)
 {
@@ -297,10 +248,12 @@ static void progress(replay_t *x, int64_t total)
     pthread_mutex_unlock(&x->rr->mu);
 }
 
-/* rr_read_blocks on the caller's thread alone. */
-static int64_t read_blocks_here(PGconn *pg, const char *recording, rr_chunk_fn each, void *ud,
-                                atomic_bool *cancel, char *err, size_t errlen)
+int64_t rr_read_blocks(rr_pool_t *pool, const char *recording, rr_chunk_fn each, void *ud, atomic_bool *cancel,
+                       char *err, size_t errlen)
 {
+    PGconn *pg = rr_pool_get(pool, err, errlen);
+    if (pg == NULL)
+        return -1;
     rec_blocks_rd_t *rd = NULL;
     eng_batch_t b;
     rec_read_out_t out;
@@ -308,7 +261,7 @@ static int64_t read_blocks_here(PGconn *pg, const char *recording, rr_chunk_fn e
     eng_batch_init(&b, 16u << 20, 0);
     int rc = rec_blocks_open(pg, fa_str_c(recording), 0, -1, &rd, err, errlen);
     while (rc == FA_OK && (cancel == NULL || !atomic_load(cancel))) {
-        rc = rec_blocks_next(rd, PREFETCH_CHUNK, &b, &out, err, errlen);
+        rc = rec_blocks_next(rd, READ_CHUNK, &b, &out, err, errlen);
         if (rc != FA_OK || out.eof)
             break;
         n += b.n;
@@ -317,71 +270,8 @@ static int64_t read_blocks_here(PGconn *pg, const char *recording, rr_chunk_fn e
     }
     rec_blocks_close(rd);
     eng_batch_deinit(&b);
+    rr_pool_put(pool, pg);
     return rc == FA_OK ? n : -1;
-}
-
-int64_t rr_read_blocks(rr_pool_t *pool, const char *recording, bool threaded, rr_chunk_fn each,
-                       void *ud, atomic_bool *cancel, char *err, size_t errlen)
-{
-    if (!threaded) {
-        PGconn *pg = rr_pool_get(pool, err, errlen);
-        int64_t n = pg != NULL ? read_blocks_here(pg, recording, each, ud, cancel, err, errlen) : -1;
-        rr_pool_put(pool, pg);
-        return n;
-    }
-    prefetch_t f;
-    memset(&f, 0, sizeof f);
-    f.recording = recording;
-    f.cancel = cancel;
-    if ((f.pg = rr_pool_get(pool, err, errlen)) == NULL)
-        return -1;
-    pthread_mutex_init(&f.mu, NULL);
-    pthread_cond_init(&f.cv, NULL);
-    for (int i = 0; i < PREFETCH; i++)
-        eng_batch_init(&f.b[i], 16u << 20, 0); /* a chunk's points fit: no page faults per chunk */
-    int64_t n = 0;
-    bool failed = false;
-    pthread_t th;
-    bool started = pthread_create(&th, NULL, prefetch_main, &f) == 0;
-    if (!started) {
-        snprintf(err, errlen, "reading recording %s: cannot start the reading thread", recording);
-        failed = true;
-    }
-    while (started) {
-        pthread_mutex_lock(&f.mu);
-        while (f.count == 0 && !f.done)
-            pthread_cond_wait(&f.cv, &f.mu);
-        bool have = f.count > 0;
-        unsigned slot = f.head;
-        pthread_mutex_unlock(&f.mu);
-        if (!have)
-            break;
-        n += f.b[slot].n;
-        if (!each(ud, &f.b[slot], &f.out[slot]))
-            break;
-        pthread_mutex_lock(&f.mu);
-        f.head = (f.head + 1) % PREFETCH;
-        f.count--;
-        pthread_cond_broadcast(&f.cv);
-        pthread_mutex_unlock(&f.mu);
-    }
-    if (started) {
-        pthread_mutex_lock(&f.mu);
-        f.stop = true;
-        pthread_cond_broadcast(&f.cv);
-        pthread_mutex_unlock(&f.mu);
-        pthread_join(th, NULL);
-    }
-    if (f.failed && !failed) {
-        snprintf(err, errlen, "%s", f.err);
-        failed = true;
-    }
-    for (int i = 0; i < PREFETCH; i++)
-        eng_batch_deinit(&f.b[i]);
-    pthread_cond_destroy(&f.cv);
-    pthread_mutex_destroy(&f.mu);
-    rr_pool_put(pool, f.pg);
-    return failed ? -1 : n;
 }
 
 typedef struct replay_chunks {
@@ -410,8 +300,7 @@ static bool replay_blocks(replay_t *x, int64_t total)
 {
     replay_chunks_t c = { x, total };
     char err[512];
-    /* one thread: measured faster than a reading thread on the 2-core VM (bench/RESULTS.md) */
-    int64_t n = rr_read_blocks(&x->rr->pool, x->it->recording, false, replay_chunk, &c, &x->it->cancel, err,
+    int64_t n = rr_read_blocks(&x->rr->pool, x->it->recording, replay_chunk, &c, &x->it->cancel, err,
                                sizeof err);
     if (n < 0 && !x->failed) {
         snprintf(x->err, sizeof x->err, "%s", err);

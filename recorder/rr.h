@@ -171,14 +171,15 @@ int rr_query_dbrp(const char *query, char *db, size_t dblen, char *rp, size_t rp
 void *rr_replay_main(void *arg);
 /** A chunk of a recording to its consumer; false stops the reading. */
 typedef bool (*rr_chunk_fn)(void *ud, eng_batch_t *b, const rec_read_out_t *out);
-/** Reads recording's blocks in seq order over a connection of its own (from pool, given back)
- * and calls `each` with one
- * chunk at a time (one db.rp and batch, as rec_read_points, with out: batch_seq, group,
- * query_node, next_seq; both are the reader's again when each returns). Batch replays should use
- * it rather than rec_read_points in a loop, which reads a whole segment per call. threaded: a
- * second thread decodes the next chunks (a ring of 3) while each runs. Stops early when each returns false or *cancel (may be NULL) is set. Points read, or -1 with err. */
-int64_t rr_read_blocks(rr_pool_t *pool, const char *recording, bool threaded, rr_chunk_fn each,
-                       void *ud, atomic_bool *cancel, char *err, size_t errlen);
+/** Reads recording's blocks in seq order over a connection from pool (given back) and calls
+ * `each` with one chunk at a time on the caller's thread (one db.rp and batch, as
+ * rec_read_points, with out: batch_seq, group, query_node, next_seq; both are the reader's again
+ * when each returns). Batch replays should use it rather than rec_read_points in a loop, which
+ * reads a whole segment per call. (Decoding on a second thread was measured slower on 2 cores,
+ * and removed: bench/RESULTS.md.) Stops early when each returns false or *cancel (may be NULL)
+ * is set. Points read, or -1 with err. */
+int64_t rr_read_blocks(rr_pool_t *pool, const char *recording, rr_chunk_fn each, void *ud, atomic_bool *cancel,
+                       char *err, size_t errlen);
 /** The job thread of a query recording. */
 void *rr_query_recording_main(void *arg);
 /* ---- batchrec.c ---- */

@@ -1336,3 +1336,48 @@ Test(recorder, migration_4_packs_version_3_blocks)
     sql_ok(admin, sql);
     PQfinish(admin);
 }
+
+Test(recorder, pool_keeps_healthy_idle_connections_and_replaces_dead_ones)
+{
+    char err[320], sql[128];
+    rr_pool_t pool;
+    rr_pool_init(&pool, test_dsn());
+    PGconn *a = rr_pool_get(&pool, err, sizeof err);
+    cr_assert(a != NULL, "%s", err);
+    int pid = PQbackendPID(a);
+    rr_pool_put(&pool, a);
+    /* the same connection again */
+    PGconn *b = rr_pool_get(&pool, err, sizeof err);
+    cr_assert(b == a && PQbackendPID(b) == pid);
+    /* one left in a transaction is closed, not kept */
+    sql_ok(b, "begin");
+    rr_pool_put(&pool, b);
+    cr_assert_eq(pool.n, 0);
+    /* one whose backend went away meanwhile is replaced by a new one */
+    PGconn *c = rr_pool_get(&pool, err, sizeof err);
+    cr_assert(c != NULL, "%s", err);
+    pid = PQbackendPID(c);
+    rr_pool_put(&pool, c);
+    PGconn *admin = connect_dsn(test_dsn());
+    snprintf(sql, sizeof sql, "select pg_terminate_backend(%d)", pid);
+    cr_assert_str_eq(sql1(admin, sql), "t");
+    PGconn *d = rr_pool_get(&pool, err, sizeof err);
+    cr_assert(d != NULL, "%s", err);
+    cr_assert_neq(PQbackendPID(d), pid);
+    cr_assert_str_eq(sql1(d, "select 1"), "1");
+    /* at most RR_POOL_IDLE idle: the oldest goes */
+    PGconn *all[RR_POOL_IDLE + 1];
+    all[0] = d;
+    for (int i = 1; i <= RR_POOL_IDLE; i++) {
+        all[i] = rr_pool_get(&pool, err, sizeof err);
+        cr_assert(all[i] != NULL, "%s", err);
+    }
+    for (int i = 0; i <= RR_POOL_IDLE; i++)
+        rr_pool_put(&pool, all[i]);
+    cr_assert_eq(pool.n, RR_POOL_IDLE);
+    cr_assert(pool.idle[0] == all[1] && pool.idle[RR_POOL_IDLE - 1] == all[RR_POOL_IDLE]);
+    cr_assert(rr_pool_get(&pool, err, sizeof err) == all[RR_POOL_IDLE]); /* newest first */
+    rr_pool_put(&pool, all[RR_POOL_IDLE]);
+    rr_pool_deinit(&pool);
+    PQfinish(admin);
+}

@@ -1358,6 +1358,7 @@ static void *recorder_main(void *arg)
         streams_tick(r);
         reap_jobs(r, false);
         save_pending(r);
+        rr_pool_prune(&r->pool);
         pthread_mutex_lock(&r->mu);
         items_trim(r);
         bool quit = r->stopping && r->calls == NULL && r->streams == NULL;

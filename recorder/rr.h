@@ -22,7 +22,7 @@ enum { RR_POOL_IDLE = 4 };
  * replay's backend about half as much CPU again as reading the same recording over a connection that
  * has read before (bench/RESULTS.md, "replay connections"). Idle ones are taken newest first, so a
  * replay's reading connection is the one that read last; one idle longer than RR_POOL_MAX_IDLE_NS
- * is closed. Thread-safe; owns the idle connections. */
+ * is closed (rr_pool_prune). Thread-safe; owns the idle connections. */
 typedef struct rr_pool {
     pthread_mutex_t mu;
     const char *dsn;         /* not owned */
@@ -112,6 +112,9 @@ void rr_pool_init(rr_pool_t *p, const char *dsn);
 PGconn *rr_pool_get(rr_pool_t *p, char *err, size_t errlen);
 /** Gives pg back (NULL is fine): kept when it is idle and healthy, else closed. */
 void rr_pool_put(rr_pool_t *p, PGconn *pg);
+/** Closes the connections idle longer than RR_POOL_MAX_IDLE_NS (the recorder thread calls it in
+ * its loop; rr_pool_get skips them too). */
+void rr_pool_prune(rr_pool_t *p);
 /** Closes the idle connections. */
 void rr_pool_deinit(rr_pool_t *p);
 /** COPYs ready-made COPY text rows (rec_encode_points) into farad.recording_points_v1, the

@@ -89,6 +89,16 @@ static bool answers(PGconn *pg)
     return ok;
 }
 
+/* Removes the longest idle connection (p->n > 0, under the lock) and returns it. */
+static PGconn *take_oldest(rr_pool_t *p)
+{
+    PGconn *pg = p->idle[0];
+    memmove(p->idle, p->idle + 1, (p->n - 1) * sizeof *p->idle);
+    memmove(p->since, p->since + 1, (p->n - 1) * sizeof *p->since);
+    p->n--;
+    return pg;
+}
+
 PGconn *rr_pool_get(rr_pool_t *p, char *err, size_t errlen)
 {
     for (;;) {
@@ -114,16 +124,25 @@ void rr_pool_put(rr_pool_t *p, PGconn *pg)
     }
     PGconn *drop = NULL;
     pthread_mutex_lock(&p->mu);
-    if (p->n == RR_POOL_IDLE) { /* full: the oldest goes */
-        drop = p->idle[0];
-        memmove(p->idle, p->idle + 1, (RR_POOL_IDLE - 1) * sizeof *p->idle);
-        memmove(p->since, p->since + 1, (RR_POOL_IDLE - 1) * sizeof *p->since);
-        p->n--;
-    }
+    if (p->n == RR_POOL_IDLE) /* full: the oldest goes */
+        drop = take_oldest(p);
     p->idle[p->n] = pg;
     p->since[p->n++] = rr_mono();
     pthread_mutex_unlock(&p->mu);
     PQfinish(drop);
+}
+
+void rr_pool_prune(rr_pool_t *p)
+{
+    PGconn *drop[RR_POOL_IDLE];
+    unsigned n_drop = 0;
+    int64_t now = rr_mono();
+    pthread_mutex_lock(&p->mu);
+    while (p->n > 0 && now - p->since[0] > RR_POOL_MAX_IDLE_NS)
+        drop[n_drop++] = take_oldest(p);
+    pthread_mutex_unlock(&p->mu);
+    for (unsigned i = 0; i < n_drop; i++)
+        PQfinish(drop[i]); /* outside the lock: it talks to the server */
 }
 
 void rr_pool_deinit(rr_pool_t *p)

@@ -1378,6 +1378,12 @@ Test(recorder, pool_keeps_healthy_idle_connections_and_replaces_dead_ones)
     cr_assert(pool.idle[0] == all[1] && pool.idle[RR_POOL_IDLE - 1] == all[RR_POOL_IDLE]);
     cr_assert(rr_pool_get(&pool, err, sizeof err) == all[RR_POOL_IDLE]); /* newest first */
     rr_pool_put(&pool, all[RR_POOL_IDLE]);
+    /* idle too long: pruned, the others stay */
+    pool.since[0] -= RR_POOL_MAX_IDLE_NS;
+    pool.since[1] -= RR_POOL_MAX_IDLE_NS;
+    rr_pool_prune(&pool);
+    cr_assert_eq(pool.n, RR_POOL_IDLE - 2);
+    cr_assert(pool.idle[0] == all[3]);
     rr_pool_deinit(&pool);
     PQfinish(admin);
 }

@@ -112,6 +112,42 @@ static const char m2_sql[] =
     "  primary key (recording_id, batch_seq)\n"
     ");\n";
 
+/* The view's rows from a block b with seq, time_ns and the value matrices as arrays (versions 3 and 4
+ * give it those), unioned with version 1's rows. */
+#define POINTS_VIEW_TAIL \
+    "cross join lateral (\n" \
+    "  select q.seq, q.time_ns, f.fields\n" \
+    "  from unnest(b.seq, b.time_ns) with ordinality as q(seq, time_ns, i)\n" \
+    "  left join (\n" \
+    "    select x.i, ('{' || string_agg(x.kv, ',') || '}')::jsonb as fields\n" \
+    "    from (\n" \
+    "      select (u.e - 1) % cardinality(b.seq) + 1 as i,\n" \
+    "             to_json(b.fkeys[(u.e - 1) / cardinality(b.seq) + 1])::text || ':' || farad.float_json(u.v) as kv\n" \
+    "        from unnest(b.fval) with ordinality as u(v, e) where u.v is not null\n" \
+    "      union all\n" \
+    "      select (u.e - 1) % cardinality(b.seq) + 1,\n" \
+    "             to_json(b.ikeys[(u.e - 1) / cardinality(b.seq) + 1])::text || ':' || u.v::text\n" \
+    "        from unnest(b.ival) with ordinality as u(v, e) where u.v is not null\n" \
+    "      union all\n" \
+    "      select (u.e - 1) % cardinality(b.seq) + 1,\n" \
+    "             to_json(b.ukeys[(u.e - 1) / cardinality(b.seq) + 1])::text || ':'\n" \
+    "             || (case when u.v < 0 then u.v::numeric + 18446744073709551616 else u.v::numeric end)::text\n" \
+    "        from unnest(b.uval) with ordinality as u(v, e) where u.v is not null\n" \
+    "      union all\n" \
+    "      select (u.e - 1) % cardinality(b.seq) + 1,\n" \
+    "             to_json(b.skeys[(u.e - 1) / cardinality(b.seq) + 1])::text || ':' || to_json(u.v)::text\n" \
+    "        from unnest(b.sval) with ordinality as u(v, e) where u.v is not null\n" \
+    "      union all\n" \
+    "      select (u.e - 1) % cardinality(b.seq) + 1,\n" \
+    "             to_json(b.bkeys[(u.e - 1) / cardinality(b.seq) + 1])::text || ':' || u.v::text\n" \
+    "        from unnest(b.bval) with ordinality as u(v, e) where u.v is not null\n" \
+    "    ) x group by x.i\n" \
+    "  ) f on f.i = q.i\n" \
+    ") p\n" \
+    "union all\n" \
+    "select recording_id, seq, time, time_ns, db, rp, measurement, tags, fields, batch_seq, batch_group, query_node\n" \
+    "from farad.recording_points_v1;\n"
+
 /* 3: recorded points as columnar blocks (recorder/blocks.c): one row per (segment, series, batch)
  * with the points' seqs, times and field values in arrays, written and read with binary COPY.
  * The version-1 table stays, renamed recording_points_v1 (its recordings replay from it), and
@@ -200,38 +236,7 @@ static const char m3_sql[] =
     "select b.recording_id, p.seq, farad.ns_time(p.time_ns) as time, p.time_ns, b.db, b.rp, b.measurement,\n"
     "       b.tags, coalesce(p.fields, '{}'::jsonb) as fields, b.batch_seq, b.batch_group, b.query_node\n"
     "from farad.recording_blocks b\n"
-    "cross join lateral (\n"
-    "  select q.seq, q.time_ns, f.fields\n"
-    "  from unnest(b.seq, b.time_ns) with ordinality as q(seq, time_ns, i)\n"
-    "  left join (\n"
-    "    select x.i, ('{' || string_agg(x.kv, ',') || '}')::jsonb as fields\n"
-    "    from (\n"
-    "      select (u.e - 1) % cardinality(b.seq) + 1 as i,\n"
-    "             to_json(b.fkeys[(u.e - 1) / cardinality(b.seq) + 1])::text || ':' || farad.float_json(u.v) as kv\n"
-    "        from unnest(b.fval) with ordinality as u(v, e) where u.v is not null\n"
-    "      union all\n"
-    "      select (u.e - 1) % cardinality(b.seq) + 1,\n"
-    "             to_json(b.ikeys[(u.e - 1) / cardinality(b.seq) + 1])::text || ':' || u.v::text\n"
-    "        from unnest(b.ival) with ordinality as u(v, e) where u.v is not null\n"
-    "      union all\n"
-    "      select (u.e - 1) % cardinality(b.seq) + 1,\n"
-    "             to_json(b.ukeys[(u.e - 1) / cardinality(b.seq) + 1])::text || ':'\n"
-    "             || (case when u.v < 0 then u.v::numeric + 18446744073709551616 else u.v::numeric end)::text\n"
-    "        from unnest(b.uval) with ordinality as u(v, e) where u.v is not null\n"
-    "      union all\n"
-    "      select (u.e - 1) % cardinality(b.seq) + 1,\n"
-    "             to_json(b.skeys[(u.e - 1) / cardinality(b.seq) + 1])::text || ':' || to_json(u.v)::text\n"
-    "        from unnest(b.sval) with ordinality as u(v, e) where u.v is not null\n"
-    "      union all\n"
-    "      select (u.e - 1) % cardinality(b.seq) + 1,\n"
-    "             to_json(b.bkeys[(u.e - 1) / cardinality(b.seq) + 1])::text || ':' || u.v::text\n"
-    "        from unnest(b.bval) with ordinality as u(v, e) where u.v is not null\n"
-    "    ) x group by x.i\n"
-    "  ) f on f.i = q.i\n"
-    ") p\n"
-    "union all\n"
-    "select recording_id, seq, time, time_ns, db, rp, measurement, tags, fields, batch_seq, batch_group, query_node\n"
-    "from farad.recording_points_v1;\n";
+    POINTS_VIEW_TAIL;
 
 /* 4: a block's numbers packed into bytea instead of arrays: seq and time_ns as n big-endian int8s,
  * fval / ival / uval as the [key][point] matrix of big-endian float8s / int8s, bval of one byte
@@ -311,38 +316,7 @@ static const char m4_sql[] =
     "         k.bkeys, farad.unpack_bool(k.bval, cardinality(k.bkeys) * (length(k.seq) / 8)) as bval\n"
     "  from farad.recording_blocks k\n"
     ") b\n"
-    "cross join lateral (\n"
-    "  select q.seq, q.time_ns, f.fields\n"
-    "  from unnest(b.seq, b.time_ns) with ordinality as q(seq, time_ns, i)\n"
-    "  left join (\n"
-    "    select x.i, ('{' || string_agg(x.kv, ',') || '}')::jsonb as fields\n"
-    "    from (\n"
-    "      select (u.e - 1) % cardinality(b.seq) + 1 as i,\n"
-    "             to_json(b.fkeys[(u.e - 1) / cardinality(b.seq) + 1])::text || ':' || farad.float_json(u.v) as kv\n"
-    "        from unnest(b.fval) with ordinality as u(v, e) where u.v is not null\n"
-    "      union all\n"
-    "      select (u.e - 1) % cardinality(b.seq) + 1,\n"
-    "             to_json(b.ikeys[(u.e - 1) / cardinality(b.seq) + 1])::text || ':' || u.v::text\n"
-    "        from unnest(b.ival) with ordinality as u(v, e) where u.v is not null\n"
-    "      union all\n"
-    "      select (u.e - 1) % cardinality(b.seq) + 1,\n"
-    "             to_json(b.ukeys[(u.e - 1) / cardinality(b.seq) + 1])::text || ':'\n"
-    "             || (case when u.v < 0 then u.v::numeric + 18446744073709551616 else u.v::numeric end)::text\n"
-    "        from unnest(b.uval) with ordinality as u(v, e) where u.v is not null\n"
-    "      union all\n"
-    "      select (u.e - 1) % cardinality(b.seq) + 1,\n"
-    "             to_json(b.skeys[(u.e - 1) / cardinality(b.seq) + 1])::text || ':' || to_json(u.v)::text\n"
-    "        from unnest(b.sval) with ordinality as u(v, e) where u.v is not null\n"
-    "      union all\n"
-    "      select (u.e - 1) % cardinality(b.seq) + 1,\n"
-    "             to_json(b.bkeys[(u.e - 1) / cardinality(b.seq) + 1])::text || ':' || u.v::text\n"
-    "        from unnest(b.bval) with ordinality as u(v, e) where u.v is not null\n"
-    "    ) x group by x.i\n"
-    "  ) f on f.i = q.i\n"
-    ") p\n"
-    "union all\n"
-    "select recording_id, seq, time, time_ns, db, rp, measurement, tags, fields, batch_seq, batch_group, query_node\n"
-    "from farad.recording_points_v1;\n";
+    POINTS_VIEW_TAIL;
 
 static const migration_t migrations[] = {
     { 1, "tasks, templates, recordings, recording_points, replays, replay_outputs", m1_sql },

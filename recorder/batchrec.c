@@ -74,6 +74,14 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ud)
     return sz * n;
 }
 
+/* libcurl's progress callback: a query in flight is aborted once the job is cancelled. */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    const fetcher_t *f = ud;
+    return atomic_load(&f->it->cancel) ? 1 : 0;
+}
+
 /* eng_query_fn: GET <url>/query?epoch=ns&db=<the source's db>&q=<q>, the JSON into body. */
 static int fetch(void *ud, const eng_node_t *n, const char *q, fa_buf_t *body, char *err, size_t errlen)
 {
@@ -102,11 +110,17 @@ static int fetch(void *ud, const eng_node_t *n, const char *q, fa_buf_t *body, c
     curl_easy_setopt(f->h, CURLOPT_TIMEOUT, 300L);
     curl_easy_setopt(f->h, CURLOPT_CONNECTTIMEOUT, 5L);
     curl_easy_setopt(f->h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(f->h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(f->h, CURLOPT_XFERINFODATA, f);
+    curl_easy_setopt(f->h, CURLOPT_NOPROGRESS, 0L);
     CURLcode cc = curl_easy_perform(f->h);
     long status = 0;
     curl_easy_getinfo(f->h, CURLINFO_RESPONSE_CODE, &status);
     int rc = 0;
-    if (cc != CURLE_OK) {
+    if (cc == CURLE_ABORTED_BY_CALLBACK) {
+        snprintf(err, errlen, "stopped: deleted or faradd stopping");
+        rc = -1;
+    } else if (cc != CURLE_OK) {
         snprintf(err, errlen, "GET %.*s/query: %s", (int)ul, f->url, curl_easy_strerror(cc));
         rc = -1;
     } else if (status != 200 && strstr(fa_buf_cstr(body), "\"error\"") == NULL) {

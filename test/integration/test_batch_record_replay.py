@@ -365,6 +365,51 @@ class BatchRecordReplay(unittest.TestCase):
                             " order by seq").split("\n")
         self.assertEqual(lines, ["fast v10=%d %d" % (i * 10, t0 + i * S) for i in range(4)])
 
+    def rows_of(self, rid):
+        """Rows a recording has in each of its tables."""
+        return [int(self.pg.sql("select count(*) from farad.%s where %s = '%s'" % (t, col, rid)))
+                for t, col in (("recordings", "id"), ("recording_batches", "recording_id"),
+                               ("recording_blocks", "recording_id"))]
+
+    def test_7_delete_while_recording_stops_it_and_leaves_no_rows(self):
+        # one query run a second over 30 days: far more runs than the test could wait for
+        path = os.path.join(self.dir, "slow.tick")
+        with open(path, "w") as f:
+            f.write('dbrp "bdb"."autogen"\n\nbatch\n    |query(\'SELECT value FROM "bdb"."autogen"."mem"\')\n'
+                    "        .period(1s)\n        .every(1s)\n    |log()\n")
+        self.assertEqual(self.cli("define", "slow", "-tick", path).returncode, 0)
+        r = self.api("POST", "/recordings/batch", {"id": "del1", "task": "slow", "past": "720h"})
+        self.assertEqual(r.status, 201, r)
+        time.sleep(1.5)
+        self.assertEqual(self.api("GET", "/recordings/del1").status, 202)  # still running
+        self.assertEqual(self.rows_of("del1")[0], 1)
+        began = time.monotonic()
+        self.assertEqual(self.api("DELETE", "/recordings/del1").status, 204)
+        self.assertLess(time.monotonic() - began, 5)
+        self.assertEqual(self.api("GET", "/recordings/del1").status, 404)
+        listed = self.api("GET", "/recordings").json()["recordings"]
+        self.assertNotIn("del1", [x["id"] for x in listed])
+        # the job stops at its next query; once it has ended, its rows are removed (again)
+        log = self.farad.proc.log_path
+        h.wait_for(lambda: "recording del1 was deleted while running: stopped, its rows removed"
+                   in open(log, errors="replace").read(), 10, what="the deleted recording's job to end")
+        self.assertEqual(self.rows_of("del1"), [0, 0, 0])
+        time.sleep(1)  # nothing writes them back later
+        self.assertEqual(self.rows_of("del1"), [0, 0, 0])
+        self.assertIn("batch recording del1 of task slow: failed", open(log, errors="replace").read())
+        # faradd is fine: the same id records again, the same rows as b2 over the same range
+        self.assertEqual(h.request(self.farad.url, "GET", "/ping").status, 204)
+        r = self.api("POST", "/recordings/batch", {"id": "del1", "task": "bt", "start": rfc(self.start),
+                                                   "stop": rfc(self.stop)})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(self.wait_done("recordings", "del1")["status"], "finished")
+        pts = "select count(*) from farad.recording_points where recording_id = '%s'"
+        self.assertGreater(int(self.pg.sql(pts % "b2")), 0)
+        self.assertEqual(self.pg.sql(pts % "del1"), self.pg.sql(pts % "b2"))
+        self.assertEqual(self.rows_of("del1")[:2], [1, 16])
+        self.assertEqual(self.api("DELETE", "/recordings/del1").status, 204)
+        self.assertEqual(self.rows_of("del1"), [0, 0, 0])
+
 
 if __name__ == "__main__":
     h.main()

@@ -277,7 +277,10 @@ void *rr_batch_recording_main(void *arg)
     }
     eng_query_replay_opts_t o = { .fn = rec_fetch, .tap = rec_tap_ctx, .feed = false, .stop_on_error = true, .ud = &c };
     char err[512];
-    if (eng_query_replay_with(x.task, j->start, j->stop, &o, err, sizeof err) < 0) {
+    if (x.task->n_nodes == 0 || strcmp(x.task->nodes[0].spec->type, "batch") != 0) {
+        snprintf(x.err, sizeof x.err, "wrong task type"); /* Kapacitor's text: the recording is made, and fails */
+        x.failed = true;
+    } else if (eng_query_replay_with(x.task, j->start, j->stop, &o, err, sizeof err) < 0) {
         if (!x.failed) /* else x.err says it already */
             snprintf(x.err, sizeof x.err, "%s", err);
         x.failed = true;
@@ -489,8 +492,8 @@ static void gather_rows(gather_t *g, PGconn *pg)
 int rr_replay_batches(rec_rr_t *r, rr_item_t *it, PGconn *pg, eng_task_t *t, int64_t total, uint64_t *n_points,
                       char *err, size_t errlen)
 {
-    if (t->n_nodes == 0 || strcmp(t->nodes[0].spec->type, "batch") != 0) {
-        snprintf(err, errlen, "found recording of wrong type, check task type matches recording.");
+    if (t->n_nodes == 0 || strcmp(t->nodes[0].spec->type, "batch") != 0) { /* replay.c checked it already */
+        snprintf(err, errlen, "running replay: data source open: gzip: invalid header");
         return -1;
     }
     tmax_map_t m;
@@ -564,8 +567,8 @@ static void live_tap(void *ud, eng_node_t *n, uint32_t index, const eng_rows_t *
 
 int rr_replay_live_batch(rec_rr_t *r, rr_job_t *j, eng_task_t *t, uint64_t *n_points, char *err, size_t errlen)
 {
-    if (t->n_nodes == 0 || strcmp(t->nodes[0].spec->type, "batch") != 0) {
-        snprintf(err, errlen, "task %s is not a batch task", t->id);
+    if (t->n_nodes == 0 || strcmp(t->nodes[0].spec->type, "batch") != 0) { /* record.c answered 400 already */
+        snprintf(err, errlen, "cannot replay batch against stream task: %s", t->id);
         return -1;
     }
     live_ctx_t c;

@@ -762,7 +762,7 @@ static void post_stream(rec_rr_t *r, struct rr_call *c, json_t *body)
     eng_dbrp_t *dbrps = NULL;
     uint32_t n_dbrps = 0;
     if (find_task(r, task, &a, &script, &dbrps, &n_dbrps, err, sizeof err) != 0) {
-        answer_error(c, 404, "unknown task %s", task);
+        answer_error(c, 404, "no task exists"); /* Kapacitor's text (its task store's error) */
         fa_arena_deinit(&a);
         return;
     }
@@ -874,20 +874,60 @@ static void post_query(rec_rr_t *r, struct rr_call *c, json_t *body)
     job_start(r, c, j, rr_query_recording_main);
 }
 
-/* POST /replays and /replays/query. */
+/* Whether recording `rec` exists (in memory or in PostgreSQL). */
+static bool recording_known(rec_rr_t *r, const char *rec)
+{
+    char err[512];
+    pthread_mutex_lock(&r->mu);
+    bool known = item_find(r, RR_RECORDING, rec) != NULL;
+    pthread_mutex_unlock(&r->mu);
+    PGconn *pg = known ? NULL : conn(r, err, sizeof err);
+    if (pg != NULL) {
+        const char *p[1] = { rec };
+        PGresult *res = PQexecParams(pg, "select 1 from farad.recordings where id = $1", 1, NULL, p, NULL, NULL, 0);
+        known = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+        PQclear(res);
+    }
+    return known;
+}
+
+/* Kapacitor's checks of a replay in its order: the task (its script into j), the recording (NULL:
+ * a replay-live query), the clock. false when answered. */
+static bool replay_checks(rec_rr_t *r, struct rr_call *c, rr_job_t *j, const char *task, const char *rec,
+                          const char *clock)
+{
+    char err[512];
+    if (find_task(r, task, &j->arena, &j->script, &j->dbrps, &j->n_dbrps, err, sizeof err) != 0) {
+        answer_error(c, 404, "task load: no task exists");
+        return false;
+    }
+    if (rec != NULL && !recording_known(r, rec)) {
+        answer_error(c, 404, "recording not found: no recording exists");
+        return false;
+    }
+    if (strcmp(clock, "fast") != 0 && strcmp(clock, "real") != 0) {
+        answer_error(c, 400, "invalid clock type \"%s\": must be fast or real", clock);
+        return false;
+    }
+    return true;
+}
+
+/* POST /replays and /replays/query. Kapacitor's checks in its order: the task (404 "task load: no
+ * task exists"), the recording (404 "recording not found: no recording exists"), then the clock.
+ * A recording of the other type than the task is not refused here: the replay fails (replay.c). */
 static void post_replay(rec_rr_t *r, struct rr_call *c, json_t *body, bool live_query)
 {
-    char id[256], err[512], db[256], rp[256];
+    char id[256], db[256], rp[256];
     const char *task = jstr(body, "task"), *rec = jstr(body, "recording"), *clock = jstr(body, "clock");
     const char *query = jstr(body, "query");
     if (*clock == '\0')
         clock = "fast";
-    if (strcmp(clock, "fast") != 0 && strcmp(clock, "real") != 0) {
-        answer_error(c, 400, "invalid clock type \"%s\": must be fast or real", clock);
-        return;
-    }
     if (*task == '\0') {
         answer_error(c, 400, "must provide task");
+        return;
+    }
+    if (live_query && *query == '\0') {
+        answer_error(c, 400, "must provide query");
         return;
     }
     if (live_query && rr_query_dbrp(query, db, sizeof db, rp, sizeof rp) != 0) {
@@ -906,41 +946,10 @@ static void post_replay(rec_rr_t *r, struct rr_call *c, json_t *body, bool live_
         return;
     }
     fa_arena_init(&j->arena, 4096, 0);
-    if (find_task(r, task, &j->arena, &j->script, &j->dbrps, &j->n_dbrps, err, sizeof err) != 0) {
-        answer_error(c, 404, "unknown task %s", task);
+    if (!replay_checks(r, c, j, task, live_query ? NULL : rec, clock)) {
         fa_arena_deinit(&j->arena);
         free(j);
         return;
-    }
-    if (!live_query) {
-        bool known = false;
-        char rtype[8] = "", ttype[8] = "";
-        pthread_mutex_lock(&r->mu);
-        rr_item_t *ri = item_find(r, RR_RECORDING, rec);
-        if ((known = ri != NULL))
-            snprintf(rtype, sizeof rtype, "%s", ri->type);
-        pthread_mutex_unlock(&r->mu);
-        PGconn *pg = known ? NULL : conn(r, err, sizeof err);
-        if (pg != NULL) {
-            const char *p[1] = { rec };
-            PGresult *res = PQexecParams(pg, "select type from farad.recordings where id = $1", 1, NULL, p, NULL, NULL, 0);
-            known = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
-            if (known)
-                snprintf(rtype, sizeof rtype, "%s", PQgetvalue(res, 0, 0));
-            PQclear(res);
-        }
-        /* Kapacitor's text when a stream recording meets a batch task or the reverse */
-        bool mismatch = known && rr_task_type(task, j->script, j->dbrps, j->n_dbrps, ttype, err, sizeof err) == 0 &&
-                        strcmp(rtype, ttype) != 0;
-        if (!known || mismatch) {
-            if (mismatch)
-                answer_error(c, 400, "found recording of wrong type, check task type matches recording.");
-            else
-                answer_error(c, 404, "unknown recording %s", rec);
-            fa_arena_deinit(&j->arena);
-            free(j);
-            return;
-        }
     }
     rr_item_t *it = item_new(r, RR_REPLAY, id);
     if (it == NULL) {
@@ -1006,10 +1015,6 @@ static void post_batch(rec_rr_t *r, struct rr_call *c, json_t *body, rr_kind_t k
     int64_t start, stop;
     if (*clock == '\0')
         clock = "fast";
-    if (kind == RR_REPLAY && strcmp(clock, "fast") != 0 && strcmp(clock, "real") != 0) {
-        answer_error(c, 400, "invalid clock type \"%s\": must be fast or real", clock);
-        return;
-    }
     if (*task == '\0') {
         answer_error(c, 400, "must provide task");
         return;
@@ -1024,16 +1029,22 @@ static void post_batch(rec_rr_t *r, struct rr_call *c, json_t *body, rr_kind_t k
     fa_arena_init(&j->arena, 4096, 0);
     rr_item_t *it = NULL;
     if (find_task(r, task, &j->arena, &j->script, &j->dbrps, &j->n_dbrps, err, sizeof err) != 0) {
-        answer_error(c, 404, "unknown task %s", task);
+        /* Kapacitor's texts: its task store's error, prefixed for replays */
+        answer_error(c, 404, "%s", kind == RR_RECORDING ? "no task exists" : "task load: no task exists");
+        goto Fail;
+    }
+    if (kind == RR_REPLAY && strcmp(clock, "fast") != 0 && strcmp(clock, "real") != 0) {
+        answer_error(c, 400, "invalid clock type \"%s\": must be fast or real", clock);
         goto Fail;
     }
     if (rr_task_type(task, j->script, j->dbrps, j->n_dbrps, type, err, sizeof err) != 0) {
         answer_error(c, 400, "%s", err);
         goto Fail;
     }
-    if (strcmp(type, "batch") != 0) {
-        answer_error(c, 400, "task %s is not a batch task: %s", task,
-                     kind == RR_RECORDING ? "record it with a stream or query recording" : "replay it with replay-live query");
+    /* a stream task: Kapacitor refuses a replay-live batch; a batch recording is made and fails
+     * with "wrong task type" (batchrec.c) */
+    if (kind == RR_REPLAY && strcmp(type, "batch") != 0) {
+        answer_error(c, 400, "cannot replay batch against stream task: %s", task);
         goto Fail;
     }
     if ((it = item_new(r, kind, id)) == NULL) {

@@ -304,20 +304,52 @@ class BatchRecordReplay(unittest.TestCase):
         self.assertEqual(doc["stats"]["node-stats"]["query1"]["points_queried"], len(self.expected_points()))
 
     def test_5_errors(self):
+        # Kapacitor's texts and codes (services/replay/service.go; "no task exists" is its task store's)
         r = self.api("POST", "/recordings/batch", {"task": "nope", "start": rfc(self.start)})
-        self.assertEqual((r.status, r.json()["error"]), (404, "unknown task nope"))
+        self.assertEqual((r.status, r.json()["error"]), (404, "no task exists"))
+        r = self.api("POST", "/recordings/stream", {"task": "nope", "stop": rfc(self.stop)})
+        self.assertEqual((r.status, r.json()["error"]), (404, "no task exists"))
         r = self.api("POST", "/recordings/batch", {"task": "bt"})
         self.assertEqual((r.status, r.json()["error"]), (400, "must provide start time"))
         r = self.api("POST", "/replays/batch", {"task": "bt", "stop": rfc(self.stop)})
         self.assertEqual((r.status, r.json()["error"]), (400, "must provide start time"))
-        r = self.api("POST", "/recordings/batch", {"task": "st", "past": "1h"})
+        # a batch recording of a stream task is made, and fails
+        r = self.api("POST", "/recordings/batch", {"id": "sb1", "task": "st", "past": "1h"})
+        self.assertEqual((r.status, r.json()["type"]), (201, "batch"), r)
+        doc = self.wait_done("recordings", "sb1")
+        self.assertEqual((doc["status"], doc["error"]), ("failed", "wrong task type"))
+        # a replay of a batch recording with a stream task, and the reverse, are made and fail on the
+        # other file format in Kapacitor: its texts
+        r = self.api("POST", "/replays", {"id": "wr1", "task": "st", "recording": "b2"})
+        self.assertEqual(r.status, 201, r)
+        doc = self.wait_done("replays", "wr1")
+        self.assertEqual((doc["status"], doc["error"]),
+                         ("failed", "running replay: data source open: gzip: invalid header"))
+        r = self.api("POST", "/recordings/query", {"id": "sq1", "type": "stream", "query":
+                                                   'SELECT value FROM "bdb"."autogen"."mem" WHERE time > now() - 1h'})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(self.wait_done("recordings", "sq1")["status"], "finished")
+        r = self.api("POST", "/replays", {"id": "wr2", "task": "bt", "recording": "sq1"})
+        self.assertEqual(r.status, 201, r)
+        doc = self.wait_done("replays", "wr2")
+        self.assertEqual((doc["status"], doc["error"]),
+                         ("failed", "running replay: data source open: zip: not a valid zip file"))
+        self.assertEqual(self.pg.sql("select count(*) from farad.replay_outputs where replay_id in ('wr1', 'wr2')"),
+                         "0")
+        # a missing task comes first, then a missing recording, then the clock
+        r = self.api("POST", "/replays", {"task": "nope", "recording": "nope", "clock": "slow"})
+        self.assertEqual((r.status, r.json()["error"]), (404, "task load: no task exists"))
+        r = self.api("POST", "/replays", {"task": "bt", "recording": "nope", "clock": "slow"})
+        self.assertEqual((r.status, r.json()["error"]), (404, "recording not found: no recording exists"))
+        r = self.api("POST", "/replays", {"task": "bt", "recording": "b2", "clock": "slow"})
         self.assertEqual(r.status, 400)
-        self.assertIn("is not a batch task", r.json()["error"])
-        r = self.api("POST", "/replays", {"task": "st", "recording": "b2"})
-        self.assertEqual((r.status, r.json()["error"]),
-                         (400, "found recording of wrong type, check task type matches recording."))
+        r = self.api("POST", "/replays/query", {"task": "nope", "query": MEAN_Q})
+        self.assertEqual((r.status, r.json()["error"]), (404, "task load: no task exists"))
         r = self.api("POST", "/replays/batch", {"task": "nope", "past": "1h"})
-        self.assertEqual(r.status, 404)
+        self.assertEqual((r.status, r.json()["error"]), (404, "task load: no task exists"))
+        r = self.api("POST", "/replays/batch", {"task": "st", "past": "1h"})
+        self.assertEqual((r.status, r.json()["error"]), (400, "cannot replay batch against stream task: st"))
+        self.assertEqual(self.api("GET", "/replays").json()["replays"][0]["id"], "wr2")  # nothing made
         r = self.api("POST", "/recordings/batch", {"task": "bt", "past": "soon"})
         self.assertEqual(r.status, 400)
         self.assertIn("soon", r.json()["error"])

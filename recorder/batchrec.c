@@ -203,8 +203,8 @@ static void node_dbrp(const eng_node_t *n, fa_str_t *db, fa_str_t *rp)
 static void rec_tap(void *ud, eng_node_t *n, uint32_t index, const eng_rows_t *b, int64_t start, int64_t stop)
 {
     recorder_t *x = ud;
-    if (x->failed || b->n == 0)
-        return; /* an empty batch holds nothing to replay */
+    if (x->failed)
+        return;
     eng_batch_t one;
     memset(&one, 0, sizeof one);
     node_dbrp(n, &one.db, &one.rp);
@@ -216,7 +216,9 @@ static void rec_tap(void *ud, eng_node_t *n, uint32_t index, const eng_rows_t *b
     g = fa_str(g.ptr ? g.ptr : "", g.len);
     int64_t seq = x->next_batch++;
     rec_copy_meta_t m = { .batch_seq = seq, .group = g, .query_node = (int32_t)index };
-    if (rr_writer_add(&x->w, &m, &one) != 0) {
+    /* a batch without points (a series whose rows were all null) only gets its row, as Kapacitor's
+     * recording keeps it; replays skip it, as Kapacitor's does */
+    if (b->n != 0 && rr_writer_add(&x->w, &m, &one) != 0) {
         snprintf(x->err, sizeof x->err, "batch %" PRId64 " of %s (%u points): too big or out of memory", seq, n->name, b->n);
         x->failed = true;
         return;
@@ -345,6 +347,23 @@ static int bfeed_emit(bfeed_t *f, uint32_t index, eng_point_t *pts, uint32_t n, 
         f->task->now = stop + f->shift;
     eng_query_emit(node, pts, n, tmax + f->shift);
     f->n_points += n;
+    return 0;
+}
+
+/* A batch without points to query node `index` (replay-live batch; Kapacitor's sends them on): at
+ * its run's end, shifted once the first points have set the shift (unshifted before, as in
+ * Kapacitor); no pacing. -1 with err when the task has no such node. */
+static int bfeed_empty(bfeed_t *f, uint32_t index, const eng_rows_t *b, int64_t stop, char *err, size_t errlen)
+{
+    eng_node_t *node = eng_query_node(f->task, index);
+    if (node == NULL) {
+        snprintf(err, errlen, "a batch of query node %u, task %s has fewer query nodes", index, f->task->id);
+        return -1;
+    }
+    int64_t shift = f->started ? f->shift : 0;
+    if (stop + shift > f->task->now)
+        f->task->now = stop + shift;
+    eng_query_emit_empty(node, b, b->tmax + shift);
     return 0;
 }
 
@@ -549,8 +568,13 @@ static void live_tap(void *ud, eng_node_t *n, uint32_t index, const eng_rows_t *
 {
     live_ctx_t *c = ud;
     (void)n, (void)start;
-    if (c->failed || b->n == 0)
+    if (c->failed)
         return;
+    if (b->n == 0) {
+        if (bfeed_empty(&c->f, index, b, stop, c->err, sizeof c->err) != 0)
+            c->failed = true;
+        return;
+    }
     eng_batch_reset(&c->copy);
     for (uint32_t i = 0; i < b->n; i++) {
         eng_point_t *p = eng_batch_add(&c->copy);

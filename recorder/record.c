@@ -1283,6 +1283,10 @@ static void delete_one(rec_rr_t *r, struct rr_call *c, rr_kind_t kind, const cha
     }
     PGconn *pg = conn(r, err, sizeof err);
     if (pg == NULL || purge_rows(pg, kind, id, err, sizeof err) != 0) {
+        pthread_mutex_lock(&r->mu);
+        if (it != NULL) /* not deleted after all: it stays (stopped) and its row is saved again */
+            it->deleted = false;
+        pthread_mutex_unlock(&r->mu);
         answer_error(c, 503, "%s", err);
         return;
     }

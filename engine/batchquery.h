@@ -127,4 +127,10 @@ eng_node_t *eng_query_node(eng_task_t *t, uint32_t index);
  * its name and group tags are those of points[0] (the node's groupBy makes the group), tmax is
  * the batch's time. Counts it as queried; the task's time moves to tmax. n_points 0 does nothing. */
 void eng_query_emit(eng_node_t *n, eng_point_t *points, uint32_t n_points, int64_t tmax);
+
+/** On the task's thread: emits a batch of query node n that has no points (eng_query_parse gives
+ * one for a series whose rows were all null; b's name, tags, group and dims are kept), at time
+ * tmax. Counted as queried; the task's time moves to tmax. Kapacitor's replay-live batch sends
+ * such batches on (its replay of a recording skips them). */
+void eng_query_emit_empty(eng_node_t *n, const eng_rows_t *b, int64_t tmax);
 #endif

@@ -327,6 +327,20 @@ void eng_query_emit(eng_node_t *n, eng_point_t *points, uint32_t n_points, int64
     fa_arena_reset(&t->scratch);
 }
 
+void eng_query_emit_empty(eng_node_t *n, const eng_rows_t *b, int64_t tmax)
+{
+    eng_task_t *t = n->task;
+    eng_rows_t e = *b;
+    e.points = NULL;
+    e.n = 0;
+    e.tmax = tmax;
+    if (tmax > t->now)
+        t->now = tmax;
+    count(n, ENG_QUERY_BATCHES, 1);
+    eng_emit_rows(n, &e);
+    fa_arena_reset(&t->scratch);
+}
+
 /* ---- batch replay ---------------------------------------------------------------------------- */
 
 static int64_t replay_first(const eng_query_t *q, int64_t start)

@@ -74,6 +74,14 @@ static size_t on_body(char *p, size_t sz, size_t n, void *ud)
     return sz * n;
 }
 
+/* libcurl's progress callback: a query in flight is aborted once the job is cancelled. */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    const fetcher_t *f = ud;
+    return atomic_load(&f->it->cancel) ? 1 : 0;
+}
+
 /* eng_query_fn: GET <url>/query?epoch=ns&db=<the source's db>&q=<q>, the JSON into body. */
 static int fetch(void *ud, const eng_node_t *n, const char *q, fa_buf_t *body, char *err, size_t errlen)
 {
@@ -102,11 +110,17 @@ static int fetch(void *ud, const eng_node_t *n, const char *q, fa_buf_t *body, c
     curl_easy_setopt(f->h, CURLOPT_TIMEOUT, 300L);
     curl_easy_setopt(f->h, CURLOPT_CONNECTTIMEOUT, 5L);
     curl_easy_setopt(f->h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(f->h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(f->h, CURLOPT_XFERINFODATA, f);
+    curl_easy_setopt(f->h, CURLOPT_NOPROGRESS, 0L);
     CURLcode cc = curl_easy_perform(f->h);
     long status = 0;
     curl_easy_getinfo(f->h, CURLINFO_RESPONSE_CODE, &status);
     int rc = 0;
-    if (cc != CURLE_OK) {
+    if (cc == CURLE_ABORTED_BY_CALLBACK) {
+        snprintf(err, errlen, "stopped: deleted or faradd stopping");
+        rc = -1;
+    } else if (cc != CURLE_OK) {
         snprintf(err, errlen, "GET %.*s/query: %s", (int)ul, f->url, curl_easy_strerror(cc));
         rc = -1;
     } else if (status != 200 && strstr(fa_buf_cstr(body), "\"error\"") == NULL) {
@@ -189,8 +203,8 @@ static void node_dbrp(const eng_node_t *n, fa_str_t *db, fa_str_t *rp)
 static void rec_tap(void *ud, eng_node_t *n, uint32_t index, const eng_rows_t *b, int64_t start, int64_t stop)
 {
     recorder_t *x = ud;
-    if (x->failed || b->n == 0)
-        return; /* an empty batch holds nothing to replay */
+    if (x->failed)
+        return;
     eng_batch_t one;
     memset(&one, 0, sizeof one);
     node_dbrp(n, &one.db, &one.rp);
@@ -202,7 +216,9 @@ static void rec_tap(void *ud, eng_node_t *n, uint32_t index, const eng_rows_t *b
     g = fa_str(g.ptr ? g.ptr : "", g.len);
     int64_t seq = x->next_batch++;
     rec_copy_meta_t m = { .batch_seq = seq, .group = g, .query_node = (int32_t)index };
-    if (rr_writer_add(&x->w, &m, &one) != 0) {
+    /* a batch without points (a series whose rows were all null) only gets its row, as Kapacitor's
+     * recording keeps it; replays skip it, as Kapacitor's does */
+    if (b->n != 0 && rr_writer_add(&x->w, &m, &one) != 0) {
         snprintf(x->err, sizeof x->err, "batch %" PRId64 " of %s (%u points): too big or out of memory", seq, n->name, b->n);
         x->failed = true;
         return;
@@ -263,7 +279,10 @@ void *rr_batch_recording_main(void *arg)
     }
     eng_query_replay_opts_t o = { .fn = rec_fetch, .tap = rec_tap_ctx, .feed = false, .stop_on_error = true, .ud = &c };
     char err[512];
-    if (eng_query_replay_with(x.task, j->start, j->stop, &o, err, sizeof err) < 0) {
+    if (x.task->n_nodes == 0 || strcmp(x.task->nodes[0].spec->type, "batch") != 0) {
+        snprintf(x.err, sizeof x.err, "wrong task type"); /* Kapacitor's text: the recording is made, and fails */
+        x.failed = true;
+    } else if (eng_query_replay_with(x.task, j->start, j->stop, &o, err, sizeof err) < 0) {
         if (!x.failed) /* else x.err says it already */
             snprintf(x.err, sizeof x.err, "%s", err);
         x.failed = true;
@@ -328,6 +347,23 @@ static int bfeed_emit(bfeed_t *f, uint32_t index, eng_point_t *pts, uint32_t n, 
         f->task->now = stop + f->shift;
     eng_query_emit(node, pts, n, tmax + f->shift);
     f->n_points += n;
+    return 0;
+}
+
+/* A batch without points to query node `index` (replay-live batch; Kapacitor's sends them on): at
+ * its run's end, shifted once the first points have set the shift (unshifted before, as in
+ * Kapacitor); no pacing. -1 with err when the task has no such node. */
+static int bfeed_empty(bfeed_t *f, uint32_t index, const eng_rows_t *b, int64_t stop, char *err, size_t errlen)
+{
+    eng_node_t *node = eng_query_node(f->task, index);
+    if (node == NULL) {
+        snprintf(err, errlen, "a batch of query node %u, task %s has fewer query nodes", index, f->task->id);
+        return -1;
+    }
+    int64_t shift = f->started ? f->shift : 0;
+    if (stop + shift > f->task->now)
+        f->task->now = stop + shift;
+    eng_query_emit_empty(node, b, b->tmax + shift);
     return 0;
 }
 
@@ -475,8 +511,8 @@ static void gather_rows(gather_t *g, PGconn *pg)
 int rr_replay_batches(rec_rr_t *r, rr_item_t *it, PGconn *pg, eng_task_t *t, int64_t total, uint64_t *n_points,
                       char *err, size_t errlen)
 {
-    if (t->n_nodes == 0 || strcmp(t->nodes[0].spec->type, "batch") != 0) {
-        snprintf(err, errlen, "found recording of wrong type, check task type matches recording.");
+    if (t->n_nodes == 0 || strcmp(t->nodes[0].spec->type, "batch") != 0) { /* replay.c checked it already */
+        snprintf(err, errlen, "running replay: data source open: gzip: invalid header");
         return -1;
     }
     tmax_map_t m;
@@ -532,8 +568,13 @@ static void live_tap(void *ud, eng_node_t *n, uint32_t index, const eng_rows_t *
 {
     live_ctx_t *c = ud;
     (void)n, (void)start;
-    if (c->failed || b->n == 0)
+    if (c->failed)
         return;
+    if (b->n == 0) {
+        if (bfeed_empty(&c->f, index, b, stop, c->err, sizeof c->err) != 0)
+            c->failed = true;
+        return;
+    }
     eng_batch_reset(&c->copy);
     for (uint32_t i = 0; i < b->n; i++) {
         eng_point_t *p = eng_batch_add(&c->copy);
@@ -550,8 +591,8 @@ static void live_tap(void *ud, eng_node_t *n, uint32_t index, const eng_rows_t *
 
 int rr_replay_live_batch(rec_rr_t *r, rr_job_t *j, eng_task_t *t, uint64_t *n_points, char *err, size_t errlen)
 {
-    if (t->n_nodes == 0 || strcmp(t->nodes[0].spec->type, "batch") != 0) {
-        snprintf(err, errlen, "task %s is not a batch task", t->id);
+    if (t->n_nodes == 0 || strcmp(t->nodes[0].spec->type, "batch") != 0) { /* record.c answered 400 already */
+        snprintf(err, errlen, "cannot replay batch against stream task: %s", t->id);
         return -1;
     }
     live_ctx_t c;

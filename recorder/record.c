@@ -135,12 +135,20 @@ static void random_id(char *out, size_t n)
 
 /* ---- items ---- */
 
-static rr_item_t *item_find(rec_rr_t *r, rr_kind_t kind, const char *id)
+/* The item with that id, deleted ones included (under the lock). */
+static rr_item_t *item_find_any(rec_rr_t *r, rr_kind_t kind, const char *id)
 {
     for (rr_item_t *it = r->items; it != NULL; it = it->next)
         if (it->kind == kind && strcmp(it->id, id) == 0)
             return it;
     return NULL;
+}
+
+/* The item with that id unless it was deleted (under the lock). */
+static rr_item_t *item_find(rec_rr_t *r, rr_kind_t kind, const char *id)
+{
+    rr_item_t *it = item_find_any(r, kind, id);
+    return it != NULL && !it->deleted ? it : NULL;
 }
 
 static void item_free(rr_item_t *it)
@@ -155,7 +163,7 @@ static void items_trim(rec_rr_t *r)
     unsigned kept[2] = { 0, 0 };
     for (rr_item_t **pp = &r->items; *pp != NULL;) {
         rr_item_t *it = *pp;
-        bool done = strcmp(it->status, "running") != 0 && it->saved;
+        bool done = strcmp(it->status, "running") != 0 && it->saved && !it->deleted; /* deleted: reap drops it */
         if (done && ++kept[it->kind] > KEEP_DONE) {
             *pp = it->next;
             item_free(it);
@@ -225,8 +233,10 @@ int rr_save(PGconn *pg, rec_rr_t *r, rr_item_t *it, char *err, size_t errlen)
     rr_item_t c;
     pthread_mutex_lock(&r->mu);
     c = *it;
-    c.stats = it->stats != NULL ? strdup(it->stats) : NULL;
+    c.stats = it->stats != NULL && !it->deleted ? strdup(it->stats) : NULL;
     pthread_mutex_unlock(&r->mu);
+    if (c.deleted)
+        return 0; /* DELETEd: its row stays gone */
     snprintf(size, sizeof size, "%" PRId64, c.size);
     snprintf(count, sizeof count, "%" PRId64, c.points);
     snprintf(progress, sizeof progress, "%.6f", c.progress);
@@ -358,7 +368,7 @@ static void save_pending(rec_rr_t *r)
         rr_item_t *unsaved = NULL;
         pthread_mutex_lock(&r->mu);
         for (rr_item_t *it = r->items; it != NULL && unsaved == NULL; it = it->next)
-            if (!it->saved && (it->kind == RR_RECORDING || strcmp(it->status, "running") != 0))
+            if (!it->saved && !it->deleted && (it->kind == RR_RECORDING || strcmp(it->status, "running") != 0))
                 unsaved = it;
         pthread_mutex_unlock(&r->mu);
         if (unsaved == NULL)
@@ -670,8 +680,14 @@ static bool new_id(rec_rr_t *r, struct rr_call *c, json_t *body, rr_kind_t kind,
     }
     snprintf(id, n, "%s", given);
     pthread_mutex_lock(&r->mu);
-    bool taken = item_find(r, kind, id) != NULL;
+    rr_item_t *old = item_find_any(r, kind, id);
+    bool taken = old != NULL, ending = taken && old->deleted;
     pthread_mutex_unlock(&r->mu);
+    if (ending) {
+        answer_error(c, 400, "the %s with id %s was deleted and is still stopping; try again shortly",
+                     kind == RR_RECORDING ? "recording" : "replay", id);
+        return false;
+    }
     if (taken) {
         answer_error(c, 400, "a %s with id %s already exists", kind == RR_RECORDING ? "recording" : "replay", id);
         return false;
@@ -746,7 +762,7 @@ static void post_stream(rec_rr_t *r, struct rr_call *c, json_t *body)
     eng_dbrp_t *dbrps = NULL;
     uint32_t n_dbrps = 0;
     if (find_task(r, task, &a, &script, &dbrps, &n_dbrps, err, sizeof err) != 0) {
-        answer_error(c, 404, "unknown task %s", task);
+        answer_error(c, 404, "no task exists"); /* Kapacitor's text (its task store's error) */
         fa_arena_deinit(&a);
         return;
     }
@@ -858,20 +874,60 @@ static void post_query(rec_rr_t *r, struct rr_call *c, json_t *body)
     job_start(r, c, j, rr_query_recording_main);
 }
 
-/* POST /replays and /replays/query. */
+/* Whether recording `rec` exists (in memory or in PostgreSQL). */
+static bool recording_known(rec_rr_t *r, const char *rec)
+{
+    char err[512];
+    pthread_mutex_lock(&r->mu);
+    bool known = item_find(r, RR_RECORDING, rec) != NULL;
+    pthread_mutex_unlock(&r->mu);
+    PGconn *pg = known ? NULL : conn(r, err, sizeof err);
+    if (pg != NULL) {
+        const char *p[1] = { rec };
+        PGresult *res = PQexecParams(pg, "select 1 from farad.recordings where id = $1", 1, NULL, p, NULL, NULL, 0);
+        known = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
+        PQclear(res);
+    }
+    return known;
+}
+
+/* Kapacitor's checks of a replay in its order: the task (its script into j), the recording (NULL:
+ * a replay-live query), the clock. false when answered. */
+static bool replay_checks(rec_rr_t *r, struct rr_call *c, rr_job_t *j, const char *task, const char *rec,
+                          const char *clock)
+{
+    char err[512];
+    if (find_task(r, task, &j->arena, &j->script, &j->dbrps, &j->n_dbrps, err, sizeof err) != 0) {
+        answer_error(c, 404, "task load: no task exists");
+        return false;
+    }
+    if (rec != NULL && !recording_known(r, rec)) {
+        answer_error(c, 404, "recording not found: no recording exists");
+        return false;
+    }
+    if (strcmp(clock, "fast") != 0 && strcmp(clock, "real") != 0) {
+        answer_error(c, 400, "invalid clock type \"%s\": must be fast or real", clock);
+        return false;
+    }
+    return true;
+}
+
+/* POST /replays and /replays/query. Kapacitor's checks in its order: the task (404 "task load: no
+ * task exists"), the recording (404 "recording not found: no recording exists"), then the clock.
+ * A recording of the other type than the task is not refused here: the replay fails (replay.c). */
 static void post_replay(rec_rr_t *r, struct rr_call *c, json_t *body, bool live_query)
 {
-    char id[256], err[512], db[256], rp[256];
+    char id[256], db[256], rp[256];
     const char *task = jstr(body, "task"), *rec = jstr(body, "recording"), *clock = jstr(body, "clock");
     const char *query = jstr(body, "query");
     if (*clock == '\0')
         clock = "fast";
-    if (strcmp(clock, "fast") != 0 && strcmp(clock, "real") != 0) {
-        answer_error(c, 400, "invalid clock type \"%s\": must be fast or real", clock);
-        return;
-    }
     if (*task == '\0') {
         answer_error(c, 400, "must provide task");
+        return;
+    }
+    if (live_query && *query == '\0') {
+        answer_error(c, 400, "must provide query");
         return;
     }
     if (live_query && rr_query_dbrp(query, db, sizeof db, rp, sizeof rp) != 0) {
@@ -890,41 +946,10 @@ static void post_replay(rec_rr_t *r, struct rr_call *c, json_t *body, bool live_
         return;
     }
     fa_arena_init(&j->arena, 4096, 0);
-    if (find_task(r, task, &j->arena, &j->script, &j->dbrps, &j->n_dbrps, err, sizeof err) != 0) {
-        answer_error(c, 404, "unknown task %s", task);
+    if (!replay_checks(r, c, j, task, live_query ? NULL : rec, clock)) {
         fa_arena_deinit(&j->arena);
         free(j);
         return;
-    }
-    if (!live_query) {
-        bool known = false;
-        char rtype[8] = "", ttype[8] = "";
-        pthread_mutex_lock(&r->mu);
-        rr_item_t *ri = item_find(r, RR_RECORDING, rec);
-        if ((known = ri != NULL))
-            snprintf(rtype, sizeof rtype, "%s", ri->type);
-        pthread_mutex_unlock(&r->mu);
-        PGconn *pg = known ? NULL : conn(r, err, sizeof err);
-        if (pg != NULL) {
-            const char *p[1] = { rec };
-            PGresult *res = PQexecParams(pg, "select type from farad.recordings where id = $1", 1, NULL, p, NULL, NULL, 0);
-            known = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
-            if (known)
-                snprintf(rtype, sizeof rtype, "%s", PQgetvalue(res, 0, 0));
-            PQclear(res);
-        }
-        /* Kapacitor's text when a stream recording meets a batch task or the reverse */
-        bool mismatch = known && rr_task_type(task, j->script, j->dbrps, j->n_dbrps, ttype, err, sizeof err) == 0 &&
-                        strcmp(rtype, ttype) != 0;
-        if (!known || mismatch) {
-            if (mismatch)
-                answer_error(c, 400, "found recording of wrong type, check task type matches recording.");
-            else
-                answer_error(c, 404, "unknown recording %s", rec);
-            fa_arena_deinit(&j->arena);
-            free(j);
-            return;
-        }
     }
     rr_item_t *it = item_new(r, RR_REPLAY, id);
     if (it == NULL) {
@@ -990,10 +1015,6 @@ static void post_batch(rec_rr_t *r, struct rr_call *c, json_t *body, rr_kind_t k
     int64_t start, stop;
     if (*clock == '\0')
         clock = "fast";
-    if (kind == RR_REPLAY && strcmp(clock, "fast") != 0 && strcmp(clock, "real") != 0) {
-        answer_error(c, 400, "invalid clock type \"%s\": must be fast or real", clock);
-        return;
-    }
     if (*task == '\0') {
         answer_error(c, 400, "must provide task");
         return;
@@ -1008,16 +1029,22 @@ static void post_batch(rec_rr_t *r, struct rr_call *c, json_t *body, rr_kind_t k
     fa_arena_init(&j->arena, 4096, 0);
     rr_item_t *it = NULL;
     if (find_task(r, task, &j->arena, &j->script, &j->dbrps, &j->n_dbrps, err, sizeof err) != 0) {
-        answer_error(c, 404, "unknown task %s", task);
+        /* Kapacitor's texts: its task store's error, prefixed for replays */
+        answer_error(c, 404, "%s", kind == RR_RECORDING ? "no task exists" : "task load: no task exists");
+        goto Fail;
+    }
+    if (kind == RR_REPLAY && strcmp(clock, "fast") != 0 && strcmp(clock, "real") != 0) {
+        answer_error(c, 400, "invalid clock type \"%s\": must be fast or real", clock);
         goto Fail;
     }
     if (rr_task_type(task, j->script, j->dbrps, j->n_dbrps, type, err, sizeof err) != 0) {
         answer_error(c, 400, "%s", err);
         goto Fail;
     }
-    if (strcmp(type, "batch") != 0) {
-        answer_error(c, 400, "task %s is not a batch task: %s", task,
-                     kind == RR_RECORDING ? "record it with a stream or query recording" : "replay it with replay-live query");
+    /* a stream task: Kapacitor refuses a replay-live batch; a batch recording is made and fails
+     * with "wrong task type" (batchrec.c) */
+    if (kind == RR_REPLAY && strcmp(type, "batch") != 0) {
+        answer_error(c, 400, "cannot replay batch against stream task: %s", task);
         goto Fail;
     }
     if ((it = item_new(r, kind, id)) == NULL) {
@@ -1181,13 +1208,66 @@ static void get_list(rec_rr_t *r, struct rr_call *c, rr_kind_t kind)
     answer(c, 200, json_pack("{s:o}", kind == RR_RECORDING ? "recordings" : "replays", arr));
 }
 
+/* Deletes the rows of a recording (its blocks, old-layout points and batches too) or of a replay
+ * (its captured outputs too). 0, or -1 with err. */
+static int purge_rows(PGconn *pg, rr_kind_t kind, const char *id, char *err, size_t errlen)
+{
+    const char *p[1] = { id };
+    const char *sql = kind == RR_RECORDING
+                          ? "with p as (delete from farad.recording_blocks where recording_id = $1),"
+                            " v as (delete from farad.recording_points_v1 where recording_id = $1),"
+                            " b as (delete from farad.recording_batches where recording_id = $1)"
+                            " delete from farad.recordings where id = $1"
+                          : "with o as (delete from farad.replay_outputs where replay_id = $1)"
+                            " delete from farad.replays where id = $1";
+    PGresult *res = PQexecParams(pg, sql, 1, NULL, p, NULL, NULL, 0);
+    int rc = 0;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        char m[400];
+        rr_pg_msg(pg, m, sizeof m);
+        snprintf(err, errlen, "deleting %s %s: %s", kind == RR_RECORDING ? "recording" : "replay", id, m);
+        rc = -1;
+    }
+    PQclear(res);
+    return rc;
+}
+
+/* Whether a job or stream recording still holds the item (under the lock). */
+static bool item_busy(rec_rr_t *r, const rr_item_t *it)
+{
+    for (rr_job_t *j = r->jobs; j != NULL; j = j->next)
+        if (j->item == it)
+            return true;
+    for (rr_stream_t *s = r->streams; s != NULL; s = s->next)
+        if (s->item == it)
+            return true;
+    return false;
+}
+
+/* Takes a deleted item nobody holds any more out of the list and frees it (under the lock). */
+static void item_drop(rec_rr_t *r, rr_item_t *it)
+{
+    for (rr_item_t **pp = &r->items; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == it) {
+            *pp = it->next;
+            item_free(it);
+            return;
+        }
+}
+
+/* DELETE: a running recording or replay is cancelled (a stream recording right away, a job at its
+ * next query or chunk, an upstream query in flight aborted) and marked deleted, so that nothing
+ * saves its row again; its rows go now, and once more when its job has ended (reap_jobs), since
+ * the job may still write after this answer. */
 static void delete_one(rec_rr_t *r, struct rr_call *c, rr_kind_t kind, const char *id)
 {
     char err[512];
     pthread_mutex_lock(&r->mu);
-    rr_item_t *it = item_find(r, kind, id);
-    if (it != NULL)
+    rr_item_t *it = item_find_any(r, kind, id);
+    if (it != NULL) {
+        it->deleted = true;
         atomic_store(&it->cancel, true);
+    }
     pthread_mutex_unlock(&r->mu);
     if (it != NULL && kind == RR_RECORDING) /* a stream recording stops now */
         streams_tick(r);
@@ -1202,39 +1282,17 @@ static void delete_one(rec_rr_t *r, struct rr_call *c, rr_kind_t kind, const cha
         nanosleep(&ts, NULL);
     }
     PGconn *pg = conn(r, err, sizeof err);
-    if (pg == NULL) {
+    if (pg == NULL || purge_rows(pg, kind, id, err, sizeof err) != 0) {
+        pthread_mutex_lock(&r->mu);
+        if (it != NULL) /* not deleted after all: it stays (stopped) and its row is saved again */
+            it->deleted = false;
+        pthread_mutex_unlock(&r->mu);
         answer_error(c, 503, "%s", err);
         return;
     }
-    const char *p[1] = { id };
-    const char *sql = kind == RR_RECORDING
-                          ? "with p as (delete from farad.recording_blocks where recording_id = $1),"
-                            " v as (delete from farad.recording_points_v1 where recording_id = $1)"
-                            " delete from farad.recordings where id = $1"
-                          : "with o as (delete from farad.replay_outputs where replay_id = $1)"
-                            " delete from farad.replays where id = $1";
-    PGresult *res = PQexecParams(pg, sql, 1, NULL, p, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        rr_pg_msg(pg, err, sizeof err);
-        answer_error(c, 503, "deleting %s %s: %s", kind == RR_RECORDING ? "recording" : "replay", id, err);
-        PQclear(res);
-        return;
-    }
-    PQclear(res);
     pthread_mutex_lock(&r->mu);
-    for (rr_item_t **pp = &r->items; *pp != NULL; pp = &(*pp)->next) {
-        rr_item_t *x = *pp;
-        bool busy = false;
-        for (rr_job_t *j = r->jobs; j != NULL; j = j->next)
-            busy = busy || j->item == x;
-        for (rr_stream_t *s = r->streams; s != NULL; s = s->next)
-            busy = busy || s->item == x;
-        if (x->kind == kind && strcmp(x->id, id) == 0 && !busy) {
-            *pp = x->next;
-            item_free(x);
-            break;
-        }
-    }
+    if (it != NULL && !item_busy(r, it))
+        item_drop(r, it);
     pthread_mutex_unlock(&r->mu);
     c->done(c->arg, 204, "", 0);
 }
@@ -1297,6 +1355,37 @@ static void call_free(struct rr_call *c)
 
 /* ---- jobs ---- */
 
+/* After the job of `it` ended: when it was deleted, what the job wrote after the DELETE goes too,
+ * and the item with it. `it` may already be freed (items_trim): only compared until found. */
+static void reap_deleted(rec_rr_t *r, rr_item_t *it)
+{
+    char err[512], id[256];
+    rr_kind_t kind = RR_RECORDING;
+    bool deleted = false;
+    pthread_mutex_lock(&r->mu);
+    for (rr_item_t *x = r->items; x != NULL; x = x->next)
+        if (x == it) {
+            deleted = x->deleted && !item_busy(r, x);
+            kind = x->kind;
+            snprintf(id, sizeof id, "%s", x->id);
+            break;
+        }
+    pthread_mutex_unlock(&r->mu);
+    if (!deleted)
+        return;
+    PGconn *pg = conn(r, err, sizeof err);
+    if (pg == NULL || purge_rows(pg, kind, id, err, sizeof err) != 0) {
+        FA_LOG(FA_WARN, "%s %s was deleted while running; its last rows remain: %s", kind == RR_RECORDING ? "recording" : "replay",
+               id, err);
+    } else {
+        FA_LOG(FA_INFO, "%s %s was deleted while running: stopped, its rows removed",
+               kind == RR_RECORDING ? "recording" : "replay", id);
+    }
+    pthread_mutex_lock(&r->mu);
+    item_drop(r, it);
+    pthread_mutex_unlock(&r->mu);
+}
+
 static void reap_jobs(rec_rr_t *r, bool all)
 {
     for (;;) {
@@ -1314,6 +1403,7 @@ static void reap_jobs(rec_rr_t *r, bool all)
             return;
         if (j->thread != 0)
             pthread_join(j->thread, NULL);
+        reap_deleted(r, j->item);
         free(j->query);
         fa_arena_deinit(&j->arena);
         free(j);

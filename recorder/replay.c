@@ -362,6 +362,20 @@ static int64_t recording_points(PGconn *pg, const char *id)
     return n;
 }
 
+/* Whether the recording's type is the task's; if not, false with Kapacitor's error in x->err (a
+ * stream task opens a batch recording's ZIP file as gzip, a batch task a stream recording's gzip
+ * file as ZIP: Kapacitor's replay fails on the file format). */
+static bool recording_fits(replay_t *x)
+{
+    bool batch_task = x->task->n_nodes != 0 && strcmp(x->task->nodes[0].spec->type, "batch") == 0;
+    bool batch_rec = rr_recording_is_batch(x->pg, x->it->recording);
+    if (batch_task == batch_rec)
+        return true;
+    snprintf(x->err, sizeof x->err, "running replay: data source open: %s",
+             batch_task ? "zip: not a valid zip file" : "gzip: invalid header");
+    return false;
+}
+
 void *rr_replay_main(void *arg)
 {
     rr_job_t *j = arg;
@@ -399,6 +413,8 @@ void *rr_replay_main(void *arg)
         x.failed = rr_replay_live_batch(x.rr, j, x.task, &x.n_points, x.err, sizeof x.err) != 0;
     else if (j->query != NULL)
         replay_query(&x);
+    else if (!recording_fits(&x))
+        x.failed = true;
     else if (rr_recording_is_batch(x.pg, x.it->recording))
         x.failed = rr_replay_batches(x.rr, x.it, x.pg, x.task, recording_points(x.pg, x.it->recording), &x.n_points,
                                      x.err, sizeof x.err) != 0;

@@ -49,7 +49,9 @@ typedef struct rr_item {
     int64_t created, finished, stop; /* ns since the epoch; stop: stream recordings */
     char *stats;             /* replay: stats JSON (heap), NULL until it finishes */
     bool saved;              /* the final row is in PostgreSQL */
-    atomic_bool cancel;      /* deleted while running: the job stops */
+    atomic_bool cancel;      /* deleted while running, or faradd stopping: the job stops */
+    bool deleted;            /* DELETEd: gone for the API, never saved again; its rows are removed
+                              * again once its job has ended (reap), as the job may write late */
     struct rr_item *next;
 } rr_item_t;
 

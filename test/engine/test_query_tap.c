@@ -156,3 +156,39 @@ Test(query_tap, recorded_batches_go_back_in_as_batches_with_their_group)
     eng_query_emit(eng_query_node(h.task, 1), b->points, 0, DAY + 5 * M_);
     cr_assert_eq(h.task->now, DAY + M_);
 }
+
+/* query1's answer: host z's rows all null (a batch without points), host y one point. */
+static int null_fn(void *ud, const eng_node_t *n, const char *q, fa_buf_t *body, char *err, size_t errlen)
+{
+    (void)ud, (void)q, (void)err, (void)errlen;
+    if (strcmp(n->name, "query1") != 0)
+        return fa_buf_append_c(body, "{\"results\":[{\"statement_id\":0}]}");
+    return fa_buf_append_c(body, "{\"results\":[{\"series\":["
+                                 "{\"name\":\"m\",\"tags\":{\"host\":\"z\"},\"columns\":[\"time\",\"v\"],\"values\":[[5,null]]},"
+                                 "{\"name\":\"m\",\"tags\":{\"host\":\"y\"},\"columns\":[\"time\",\"v\"],\"values\":[[7,2]]}]}]}");
+}
+
+/* What replay-live batch does: a batch without points goes on as it is, one with points as a copy. */
+static void reemit_fn(void *ud, eng_node_t *n, uint32_t index, const eng_rows_t *b, int64_t start, int64_t stop)
+{
+    (void)ud, (void)index, (void)start;
+    if (b->n == 0)
+        eng_query_emit_empty(n, b, stop + S_);
+    else
+        eng_query_emit(n, b->points, b->n, stop);
+}
+
+Test(query_tap, a_batch_without_points_is_emitted_with_its_group_and_time)
+{
+    cr_assert_eq(eng_harness_new(&h, two_queries, NULL, NULL), 0, "%s", h.err.msg);
+    h.show_groups = true;
+    eng_query_replay_opts_t o = { .fn = null_fn, .tap = reemit_fn, .feed = false, .stop_on_error = true };
+    char err[200];
+    cr_assert_eq(eng_query_replay_with(h.task, DAY, DAY, &o, err, sizeof err), 2, "%s", err); /* a run of each node */
+    cr_assert_str_eq(eng_harness_out(&h), "where3: rows m,host=z tmax=1641081601000000000 n=0\n"
+                                          "where3: rows m,host=y tmax=1641081600000000000 n=1\n"
+                                          "where3:   m,host=y v=2 7\n");
+    cr_assert_eq(atomic_load(&eng_query_node(h.task, 0)->stats.own[ENG_QUERY_BATCHES]), 2);
+    cr_assert_eq(atomic_load(&eng_query_node(h.task, 0)->stats.own[ENG_QUERY_POINTS]), 1);
+    cr_assert_eq(h.task->now, DAY + S_); /* the empty batch's time moved the task's */
+}

@@ -304,20 +304,52 @@ class BatchRecordReplay(unittest.TestCase):
         self.assertEqual(doc["stats"]["node-stats"]["query1"]["points_queried"], len(self.expected_points()))
 
     def test_5_errors(self):
+        # Kapacitor's texts and codes (services/replay/service.go; "no task exists" is its task store's)
         r = self.api("POST", "/recordings/batch", {"task": "nope", "start": rfc(self.start)})
-        self.assertEqual((r.status, r.json()["error"]), (404, "unknown task nope"))
+        self.assertEqual((r.status, r.json()["error"]), (404, "no task exists"))
+        r = self.api("POST", "/recordings/stream", {"task": "nope", "stop": rfc(self.stop)})
+        self.assertEqual((r.status, r.json()["error"]), (404, "no task exists"))
         r = self.api("POST", "/recordings/batch", {"task": "bt"})
         self.assertEqual((r.status, r.json()["error"]), (400, "must provide start time"))
         r = self.api("POST", "/replays/batch", {"task": "bt", "stop": rfc(self.stop)})
         self.assertEqual((r.status, r.json()["error"]), (400, "must provide start time"))
-        r = self.api("POST", "/recordings/batch", {"task": "st", "past": "1h"})
+        # a batch recording of a stream task is made, and fails
+        r = self.api("POST", "/recordings/batch", {"id": "sb1", "task": "st", "past": "1h"})
+        self.assertEqual((r.status, r.json()["type"]), (201, "batch"), r)
+        doc = self.wait_done("recordings", "sb1")
+        self.assertEqual((doc["status"], doc["error"]), ("failed", "wrong task type"))
+        # a replay of a batch recording with a stream task, and the reverse, are made and fail on the
+        # other file format in Kapacitor: its texts
+        r = self.api("POST", "/replays", {"id": "wr1", "task": "st", "recording": "b2"})
+        self.assertEqual(r.status, 201, r)
+        doc = self.wait_done("replays", "wr1")
+        self.assertEqual((doc["status"], doc["error"]),
+                         ("failed", "running replay: data source open: gzip: invalid header"))
+        r = self.api("POST", "/recordings/query", {"id": "sq1", "type": "stream", "query":
+                                                   'SELECT value FROM "bdb"."autogen"."mem" WHERE time > now() - 1h'})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(self.wait_done("recordings", "sq1")["status"], "finished")
+        r = self.api("POST", "/replays", {"id": "wr2", "task": "bt", "recording": "sq1"})
+        self.assertEqual(r.status, 201, r)
+        doc = self.wait_done("replays", "wr2")
+        self.assertEqual((doc["status"], doc["error"]),
+                         ("failed", "running replay: data source open: zip: not a valid zip file"))
+        self.assertEqual(self.pg.sql("select count(*) from farad.replay_outputs where replay_id in ('wr1', 'wr2')"),
+                         "0")
+        # a missing task comes first, then a missing recording, then the clock
+        r = self.api("POST", "/replays", {"task": "nope", "recording": "nope", "clock": "slow"})
+        self.assertEqual((r.status, r.json()["error"]), (404, "task load: no task exists"))
+        r = self.api("POST", "/replays", {"task": "bt", "recording": "nope", "clock": "slow"})
+        self.assertEqual((r.status, r.json()["error"]), (404, "recording not found: no recording exists"))
+        r = self.api("POST", "/replays", {"task": "bt", "recording": "b2", "clock": "slow"})
         self.assertEqual(r.status, 400)
-        self.assertIn("is not a batch task", r.json()["error"])
-        r = self.api("POST", "/replays", {"task": "st", "recording": "b2"})
-        self.assertEqual((r.status, r.json()["error"]),
-                         (400, "found recording of wrong type, check task type matches recording."))
+        r = self.api("POST", "/replays/query", {"task": "nope", "query": MEAN_Q})
+        self.assertEqual((r.status, r.json()["error"]), (404, "task load: no task exists"))
         r = self.api("POST", "/replays/batch", {"task": "nope", "past": "1h"})
-        self.assertEqual(r.status, 404)
+        self.assertEqual((r.status, r.json()["error"]), (404, "task load: no task exists"))
+        r = self.api("POST", "/replays/batch", {"task": "st", "past": "1h"})
+        self.assertEqual((r.status, r.json()["error"]), (400, "cannot replay batch against stream task: st"))
+        self.assertEqual(self.api("GET", "/replays").json()["replays"][0]["id"], "wr2")  # nothing made
         r = self.api("POST", "/recordings/batch", {"task": "bt", "past": "soon"})
         self.assertEqual(r.status, 400)
         self.assertIn("soon", r.json()["error"])
@@ -364,6 +396,51 @@ class BatchRecordReplay(unittest.TestCase):
         lines = self.pg.sql("select payload->>'line' from farad.replay_outputs where replay_id = 'fr1'"
                             " order by seq").split("\n")
         self.assertEqual(lines, ["fast v10=%d %d" % (i * 10, t0 + i * S) for i in range(4)])
+
+    def rows_of(self, rid):
+        """Rows a recording has in each of its tables."""
+        return [int(self.pg.sql("select count(*) from farad.%s where %s = '%s'" % (t, col, rid)))
+                for t, col in (("recordings", "id"), ("recording_batches", "recording_id"),
+                               ("recording_blocks", "recording_id"))]
+
+    def test_7_delete_while_recording_stops_it_and_leaves_no_rows(self):
+        # one query run a second over 30 days: far more runs than the test could wait for
+        path = os.path.join(self.dir, "slow.tick")
+        with open(path, "w") as f:
+            f.write('dbrp "bdb"."autogen"\n\nbatch\n    |query(\'SELECT value FROM "bdb"."autogen"."mem"\')\n'
+                    "        .period(1s)\n        .every(1s)\n    |log()\n")
+        self.assertEqual(self.cli("define", "slow", "-tick", path).returncode, 0)
+        r = self.api("POST", "/recordings/batch", {"id": "del1", "task": "slow", "past": "720h"})
+        self.assertEqual(r.status, 201, r)
+        time.sleep(1.5)
+        self.assertEqual(self.api("GET", "/recordings/del1").status, 202)  # still running
+        self.assertEqual(self.rows_of("del1")[0], 1)
+        began = time.monotonic()
+        self.assertEqual(self.api("DELETE", "/recordings/del1").status, 204)
+        self.assertLess(time.monotonic() - began, 5)
+        self.assertEqual(self.api("GET", "/recordings/del1").status, 404)
+        listed = self.api("GET", "/recordings").json()["recordings"]
+        self.assertNotIn("del1", [x["id"] for x in listed])
+        # the job stops at its next query; once it has ended, its rows are removed (again)
+        log = self.farad.proc.log_path
+        h.wait_for(lambda: "recording del1 was deleted while running: stopped, its rows removed"
+                   in open(log, errors="replace").read(), 10, what="the deleted recording's job to end")
+        self.assertEqual(self.rows_of("del1"), [0, 0, 0])
+        time.sleep(1)  # nothing writes them back later
+        self.assertEqual(self.rows_of("del1"), [0, 0, 0])
+        self.assertIn("batch recording del1 of task slow: failed", open(log, errors="replace").read())
+        # faradd is fine: the same id records again, the same rows as b2 over the same range
+        self.assertEqual(h.request(self.farad.url, "GET", "/ping").status, 204)
+        r = self.api("POST", "/recordings/batch", {"id": "del1", "task": "bt", "start": rfc(self.start),
+                                                   "stop": rfc(self.stop)})
+        self.assertEqual(r.status, 201, r)
+        self.assertEqual(self.wait_done("recordings", "del1")["status"], "finished")
+        pts = "select count(*) from farad.recording_points where recording_id = '%s'"
+        self.assertGreater(int(self.pg.sql(pts % "b2")), 0)
+        self.assertEqual(self.pg.sql(pts % "del1"), self.pg.sql(pts % "b2"))
+        self.assertEqual(self.rows_of("del1")[:2], [1, 16])
+        self.assertEqual(self.api("DELETE", "/recordings/del1").status, 204)
+        self.assertEqual(self.rows_of("del1"), [0, 0, 0])
 
 
 if __name__ == "__main__":

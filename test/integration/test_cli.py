@@ -231,7 +231,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.list_items(kind, {r["id"]: r for r in items}, q, sort=False)
         if m == "POST" and (not rest or rest[0] in ("stream", "batch", "query")):
             if kind == "replays" and "task" in body and body["task"] not in f.tasks:
-                return self.error(404, "unknown task %s" % body["task"])
+                return self.error(404, "task load: no task exists")  # Kapacitor's text
             id_ = body.get("id") or "gen-%d" % f.next_id
             f.next_id += 1
             r = {"link": link(kind, id_), "id": id_, "date": CREATED, "error": "", "status": "running",
@@ -787,7 +787,7 @@ class CliTest(unittest.TestCase):
 
     def test_replay_errors(self):
         rc, out, err = self.farad("replay", "-task", "missing", "-recording", "r")
-        self.assertEqual((rc, out, err), (3, "", "unknown task missing\n"))
+        self.assertEqual((rc, out, err), (3, "", "task load: no task exists\n"))
         rc, _, err = self.farad("replay", "-task", "t")
         self.assertTrue(err.endswith("must pass recording ID\n"))
         rc, _, err = self.farad("replay", "-recording", "r")

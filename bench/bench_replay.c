@@ -17,6 +17,8 @@
  *                  first on a new connection (also the first read after the COPY, which sets the
  *                  rows' hint bits), twice again on the pooled connection; then on the bench's
  *                  connection (rec_blocks_next)
+ *   SQL            count and sum of a field over farad.recording_points (the view that rebuilds
+ *                  version 1's rows) for a recording of the first 20,000 points
  *   replay rows    rec_read_points of the version-1 rows, chunks of 8192, same task
  * Points look like Telegraf's cpu (3 tags, 6 float fields, 1 int field), 4000 series. */
 #include <inttypes.h>
@@ -249,6 +251,25 @@ int main(int argc, char **argv)
         printf("; %ld page faults; where passed %" PRIu64 "\n", thread_faults() - f0, passed(t) - p0);
     }
     rr_pool_deinit(&pool);
+
+    /* SQL over the view, which rebuilds version 1's rows from the blocks: a smaller recording */
+    uint32_t n_view = n < 20000 ? n : 20000;
+    rec_stage_clear(&st);
+    for (uint32_t i = 0; i < n_view; i++)
+        if (rec_stage_point(&st, &sm, b.db, b.rp, &b.points[i]) != 0)
+            die("stage", "full");
+    if (rr_write_stage(pg, "bench_view", &st, 0, &copy, err, sizeof err) != 0)
+        die("write", err);
+    t0 = now_s(), b0 = proc_cpu_s(be);
+    PGresult *vres = PQexec(pg, "select count(*), sum((fields->>'usage_idle')::float8) from farad.recording_points"
+                                " where recording_id = 'bench_view'");
+    if (PQresultStatus(vres) != PGRES_TUPLES_OK || strtoul(PQgetvalue(vres, 0, 0), NULL, 10) != n_view)
+        die("view", PQerrorMessage(pg));
+    PQclear(vres);
+    double vwall = now_s() - t0;
+    printf("%-28s %8u points %6.2f s wall = %9.0f points/s; PostgreSQL backend %.1f us per point\n",
+           "SQL over recording_points", n_view, vwall, n_view / vwall, (proc_cpu_s(be) - b0) * 1e6 / n_view);
+    PQclear(PQexec(pg, "delete from farad.recording_blocks where recording_id = 'bench_view'"));
     /* one thread, the bench's connection: CPU of decoding + task, and of the backend */
     eng_batch_t rb;
     eng_batch_init(&rb, 16u << 20, 0);

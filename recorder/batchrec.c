@@ -512,7 +512,7 @@ int rr_replay_batches(rec_rr_t *r, rr_item_t *it, PGconn *pg, eng_task_t *t, int
                       char *err, size_t errlen)
 {
     if (t->n_nodes == 0 || strcmp(t->nodes[0].spec->type, "batch") != 0) { /* replay.c checked it already */
-        snprintf(err, errlen, "running replay: data source open: gzip: invalid header");
+        snprintf(err, errlen, "%s", RR_WRONG_TYPE);
         return -1;
     }
     tmax_map_t m;

@@ -362,17 +362,16 @@ static int64_t recording_points(PGconn *pg, const char *id)
     return n;
 }
 
-/* Whether the recording's type is the task's; if not, false with Kapacitor's error in x->err (a
- * stream task opens a batch recording's ZIP file as gzip, a batch task a stream recording's gzip
- * file as ZIP: Kapacitor's replay fails on the file format). */
+/* Whether the recording's type is the task's; if not, false with the error in x->err. Kapacitor
+ * 1.x accepts the replay (201) and fails it on its file format ("gzip: invalid header"), which
+ * says nothing here; farad fails it the same way with the text of Kapacitor's earlier versions. */
 static bool recording_fits(replay_t *x)
 {
     bool batch_task = x->task->n_nodes != 0 && strcmp(x->task->nodes[0].spec->type, "batch") == 0;
     bool batch_rec = rr_recording_is_batch(x->pg, x->it->recording);
     if (batch_task == batch_rec)
         return true;
-    snprintf(x->err, sizeof x->err, "running replay: data source open: %s",
-             batch_task ? "zip: not a valid zip file" : "gzip: invalid header");
+    snprintf(x->err, sizeof x->err, "%s", RR_WRONG_TYPE);
     return false;
 }
 

@@ -172,6 +172,8 @@ int rr_query(const char *url, const char *query, eng_batch_t *b, uint32_t **seri
 int rr_query_dbrp(const char *query, char *db, size_t dblen, char *rp, size_t rplen);
 
 /* ---- replay.c ---- */
+/** Why a replay of a recording of the other type than its task failed. */
+#define RR_WRONG_TYPE "found recording of wrong type, check task type matches recording."
 /** The job thread of a replay (recording or replay-live query). */
 void *rr_replay_main(void *arg);
 /** A chunk of a recording to its consumer; false stops the reading. */

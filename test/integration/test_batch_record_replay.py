@@ -324,7 +324,7 @@ class BatchRecordReplay(unittest.TestCase):
         self.assertEqual(r.status, 201, r)
         doc = self.wait_done("replays", "wr1")
         self.assertEqual((doc["status"], doc["error"]),
-                         ("failed", "running replay: data source open: gzip: invalid header"))
+                         ("failed", "found recording of wrong type, check task type matches recording."))
         r = self.api("POST", "/recordings/query", {"id": "sq1", "type": "stream", "query":
                                                    'SELECT value FROM "bdb"."autogen"."mem" WHERE time > now() - 1h'})
         self.assertEqual(r.status, 201, r)
@@ -333,7 +333,7 @@ class BatchRecordReplay(unittest.TestCase):
         self.assertEqual(r.status, 201, r)
         doc = self.wait_done("replays", "wr2")
         self.assertEqual((doc["status"], doc["error"]),
-                         ("failed", "running replay: data source open: zip: not a valid zip file"))
+                         ("failed", "found recording of wrong type, check task type matches recording."))
         self.assertEqual(self.pg.sql("select count(*) from farad.replay_outputs where replay_id in ('wr1', 'wr2')"),
                          "0")
         # a missing task comes first, then a missing recording, then the clock

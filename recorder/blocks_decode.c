@@ -11,14 +11,22 @@
 #include "base/err.h"
 #include "recorder/blocks_int.h"
 
-/* Decodes an array datum at p of n bytes; el gets the element positions (in the arena). */
-static int parse_arr(fa_arena_t *a, const char *p, int32_t n, rec_arr_t *out)
+/* The columns' names, for errors. */
+static const char *const col_names[N_COLS] = { "seg", "seg_n", "db", "rp", "measurement", "tags", "batch_seq",
+                                               "batch_group", "query_node", "seq", "time_ns", "fkeys", "fval",
+                                               "ikeys", "ival", "ukeys", "uval", "skeys", "sval", "bkeys", "bval" };
+
+/* Decodes column c, an array datum at p of n bytes (n < 0: NULL, out->el stays NULL); el gets
+ * the element positions (in the arena), each within the datum. 0, or -1 with why. */
+static int parse_arr(fa_arena_t *a, int c, const char *p, int32_t n, rec_arr_t *out, char *why, size_t whylen)
 {
     memset(out, 0, sizeof *out);
     if (n < 0)
         return 0;
-    if (n < 12)
+    if (n < 12) {
+        snprintf(why, whylen, "%s: an array of %d bytes, shorter than its header", col_names[c], (int)n);
         return -1;
+    }
     uint32_t ndim = get_be32(p);
     if (ndim == 0) {
         out->d1 = 0;
@@ -26,21 +34,33 @@ static int parse_arr(fa_arena_t *a, const char *p, int32_t n, rec_arr_t *out)
         out->el = FA_NEW(a, const char *, 1);
         return 0;
     }
-    if (ndim > 2 || (size_t)n < 12 + 8 * ndim)
+    if (ndim > 2 || (size_t)n < 12 + 8 * (size_t)ndim) {
+        snprintf(why, whylen, "%s: an array of %" PRIu32 " dimensions in %d bytes", col_names[c], ndim, (int)n);
         return -1;
+    }
+    const char *q = p + 12 + 8 * ndim, *end = p + n;
     out->d1 = get_be32(p + 12);
     out->d2 = ndim == 2 ? get_be32(p + 20) : 1;
-    size_t ne = (size_t)out->d1 * out->d2;
+    uint64_t ne = (uint64_t)out->d1 * out->d2;
+    if (ne > (uint64_t)(end - q) / 4) { /* each element takes 4 bytes at least */
+        snprintf(why, whylen, "%s: %" PRIu32 " x %" PRIu32 " elements in %d bytes", col_names[c], out->d1, out->d2,
+                 (int)n);
+        return -1;
+    }
     out->el = FA_NEW(a, const char *, ne ? ne : 1);
-    const char *q = p + 12 + 8 * ndim, *end = p + n;
     for (size_t i = 0; i < ne; i++) {
-        if (end - q < 4)
+        int32_t l = end - q < 4 ? -2 : (int32_t)get_be32(q);
+        if (l < -1 || (l > 0 && l > end - q - 4)) {
+            snprintf(why, whylen, "%s: element %zu of %d bytes at byte %td of %d", col_names[c], i, (int)l, q - p,
+                     (int)n);
             return -1;
-        int32_t l = (int32_t)get_be32(q);
+        }
         out->el[i] = q;
         q += 4 + (l > 0 ? l : 0);
-        if (q > end)
-            return -1;
+    }
+    if (q != end) {
+        snprintf(why, whylen, "%s: %td bytes after the array's elements", col_names[c], end - q);
+        return -1;
     }
     return 0;
 }
@@ -72,68 +92,132 @@ static fa_str_t put_str(char **at, fa_str_t s)
     return fa_str(d, s.len);
 }
 
-/* Reads a packed column (schema version 4): nv values of w bytes, then optionally a presence
- * bitmap. 0, or -1 when its length fits neither. */
-static int packed_col(const char *p, int32_t l, size_t nv, size_t w, const char **vals, const char **bits)
+/* Reads packed column c (schema version 4) of l bytes: nv values of w bytes, then optionally a
+ * presence bitmap. 0, or -1 with why when its length fits neither. */
+static int packed_col(int c, const char *p, int32_t l, uint64_t nk, uint64_t np, size_t w, const char **vals,
+                      const char **bits, char *why, size_t whylen)
 {
+    uint64_t nv = nk * np; /* < 2^24 x 2^28: no overflow, nor below */
     *vals = p;
     *bits = NULL;
-    if ((size_t)l == nv * w)
+    if ((uint64_t)l == nv * w)
         return 0;
-    if ((size_t)l != nv * w + (nv + 7) / 8)
+    if ((uint64_t)l != nv * w + (nv + 7) / 8) {
+        snprintf(why, whylen,
+                 "%s: %d bytes for %" PRIu64 " keys x %" PRIu64 " points of %zu bytes (%" PRIu64
+                 " without a presence bitmap, %" PRIu64 " with)",
+                 col_names[c], (int)l, nk, np, w, nv * w, nv * w + (nv + 7) / 8);
         return -1;
+    }
     *bits = p + nv * w;
     return 0;
 }
 
-static int decode_row(rec_blocks_rd_t *rd, const char *row, int len, uint32_t idx, rec_rblock_t *b)
+/* Splits the row into its columns: raw / raw_len (NULL / -1 = SQL NULL), and b's scalars. 0, or -1
+ * with why. */
+static int split_row(const char *row, int len, const char **raw, int32_t *raw_len, rec_rblock_t *b, char *why,
+                     size_t whylen)
 {
     const char *p = row, *end = row + len;
-    const char *raw[N_COLS];
-    int32_t raw_len[N_COLS];
-    if (len < 2 || (int16_t)((unsigned char)p[0] << 8 | (unsigned char)p[1]) != N_COLS)
+    int n_cols = len < 2 ? -1 : (int16_t)((unsigned char)p[0] << 8 | (unsigned char)p[1]);
+    if (n_cols != N_COLS) {
+        snprintf(why, whylen, "%d columns, not %d", n_cols, N_COLS);
         return -1;
+    }
     p += 2;
-    memset(b, 0, sizeof *b);
     for (int c = 0; c < N_COLS; c++) {
-        if (end - p < 4)
+        int32_t l = end - p < 4 ? INT32_MIN : (int32_t)get_be32(p);
+        if (l == INT32_MIN || l < -1 || l > end - p - 4) {
+            if (l == INT32_MIN)
+                snprintf(why, whylen, "%s: the row ends at byte %d before the column's length", col_names[c], len);
+            else
+                snprintf(why, whylen, "%s: %d bytes at byte %td of a row of %d", col_names[c], (int)l, p + 4 - row,
+                         len);
             return -1;
-        int32_t l = (int32_t)get_be32(p);
+        }
         p += 4;
-        if (l > end - p)
-            return -1;
         raw[c] = l < 0 ? NULL : p;
         raw_len[c] = l;
         if (c < C_SEQ)
             b->col[c] = l < 0 ? (fa_str_t){ 0 } : fa_str(p, (size_t)l);
         p += l > 0 ? l : 0;
     }
-    if (b->col[C_SEG].len != 8 || b->col[C_SEG_N].len != 4 || raw[C_SEQ] == NULL || raw[C_TIME] == NULL ||
-        raw_len[C_SEQ] % 8 != 0 || raw_len[C_TIME] != raw_len[C_SEQ] || b->col[C_TAGS].len < 1)
+    if (p != end) {
+        snprintf(why, whylen, "%td bytes after the last column", end - p);
+        return -1;
+    }
+    const char *bad = b->col[C_SEG].len != 8 ? "seg: not an int8"
+                    : b->col[C_SEG_N].len != 4 ? "seg_n: not an int4"
+                    : raw[C_SEQ] == NULL || raw_len[C_SEQ] % 8 != 0 ? "seq: NULL or not a whole number of int8s"
+                    : raw[C_TIME] == NULL || raw_len[C_TIME] != raw_len[C_SEQ] ? "time_ns: NULL or not one int8 per seq"
+                    : b->col[C_TAGS].len < 1 ? "tags: NULL or empty"
+                    : b->col[C_BSEQ].ptr != NULL && b->col[C_BSEQ].len != 8 ? "batch_seq: not an int8"
+                    : b->col[C_NODE].ptr != NULL && b->col[C_NODE].len != 4 ? "query_node: not an int4"
+                    : NULL;
+    if (bad != NULL) {
+        snprintf(why, whylen, "%s", bad);
+        return -1;
+    }
+    return 0;
+}
+
+/* Type t's keys and values of the block (columns C_KEYS0 + 2t and the next). 0, or -1 with why. */
+static int decode_type(fa_arena_t *a, int t, const char *const *raw, const int32_t *raw_len, rec_rblock_t *b,
+                       char *why, size_t whylen)
+{
+    int kc = C_KEYS0 + 2 * t, vc = kc + 1;
+    if (parse_arr(a, kc, raw[kc], raw_len[kc], &b->keys[t], why, whylen) != 0)
+        return -1;
+    if (b->keys[t].el == NULL)
+        return 0;
+    uint32_t nk = b->keys[t].d1, np = b->np;
+    if (b->keys[t].d2 != 1 || nk >= 1u << 24) {
+        snprintf(why, whylen, "%s: %" PRIu32 " x %" PRIu32 " keys, not a list of fewer than 2^24", col_names[kc], nk,
+                 b->keys[t].d2);
+        return -1;
+    }
+    for (uint32_t k = 0; k < nk; k++)
+        if (el_len(b->keys[t].el[k]) < 0) {
+            snprintf(why, whylen, "%s: key %" PRIu32 " is NULL", col_names[kc], k);
+            return -1;
+        }
+    if (raw[vc] == NULL) {
+        snprintf(why, whylen, "%s: NULL for %" PRIu32 " keys", col_names[vc], nk);
+        return -1;
+    }
+    if (t != T_STRING)
+        return packed_col(vc, raw[vc], raw_len[vc], nk, np, t == T_BOOL ? 1 : 8, &b->num[t], &b->bits[t], why,
+                          whylen);
+    if (parse_arr(a, vc, raw[vc], raw_len[vc], &b->strs, why, whylen) != 0)
+        return -1;
+    if (b->strs.d1 != nk || (nk && b->strs.d2 != np)) {
+        snprintf(why, whylen, "%s: %" PRIu32 " x %" PRIu32 " strings for %" PRIu32 " keys x %" PRIu32 " points",
+                 col_names[vc], b->strs.d1, b->strs.d2, nk, np);
+        return -1;
+    }
+    return 0;
+}
+
+/* Decodes block idx of the segment, row of len bytes, into b (its arrays in rd's arena). 0, or -1
+ * with why. */
+static int decode_row(rec_blocks_rd_t *rd, const char *row, int len, uint32_t idx, rec_rblock_t *b, char *why,
+                      size_t whylen)
+{
+    const char *raw[N_COLS];
+    int32_t raw_len[N_COLS];
+    memset(b, 0, sizeof *b);
+    if (split_row(row, len, raw, raw_len, b, why, whylen) != 0)
         return -1;
     uint32_t np = b->np = (uint32_t)raw_len[C_SEQ] / 8;
     b->seq = raw[C_SEQ];
     b->time = raw[C_TIME];
-    b->batch_seq = b->col[C_BSEQ].ptr != NULL && b->col[C_BSEQ].len == 8 ? (int64_t)get_be64(b->col[C_BSEQ].ptr) : -1;
-    b->node = b->col[C_NODE].ptr != NULL && b->col[C_NODE].len == 4 ? (int32_t)get_be32(b->col[C_NODE].ptr) : 0;
+    b->batch_seq = b->col[C_BSEQ].ptr != NULL ? (int64_t)get_be64(b->col[C_BSEQ].ptr) : -1;
+    b->node = b->col[C_NODE].ptr != NULL ? (int32_t)get_be32(b->col[C_NODE].ptr) : 0;
     uint32_t n_order = 0;
     for (int t = 0; t < N_TYPES; t++) {
-        int kc = C_KEYS0 + 2 * t, vc = kc + 1;
-        if (parse_arr(&rd->arena, raw[kc], raw_len[kc], &b->keys[t]) != 0)
+        if (decode_type(&rd->arena, t, raw, raw_len, b, why, whylen) != 0)
             return -1;
-        if (b->keys[t].el == NULL)
-            continue;
-        size_t nk = b->keys[t].d1;
-        if (raw[vc] == NULL || b->keys[t].d2 != 1)
-            return -1;
-        if (t == T_STRING) {
-            if (parse_arr(&rd->arena, raw[vc], raw_len[vc], &b->strs) != 0 || b->strs.d1 != nk ||
-                (nk && b->strs.d2 != np))
-                return -1;
-        } else if (packed_col(raw[vc], raw_len[vc], nk * np, t == T_BOOL ? 1 : 8, &b->num[t], &b->bits[t]) != 0) {
-            return -1;
-        }
-        n_order += (uint32_t)nk;
+        n_order += b->keys[t].el != NULL ? b->keys[t].d1 : 0;
     }
     b->order = FA_NEW(&rd->arena, uint32_t, n_order ? n_order : 1);
     for (int t = 0; t < N_TYPES; t++)
@@ -148,8 +232,10 @@ static int decode_row(rec_blocks_rd_t *rd, const char *row, int len, uint32_t id
     b->fkeys = FA_NEW(&rd->arena, fa_str_t, n_order ? n_order : 1);
     b->seg_fkeys = FA_NEW(&rd->arena, fa_str_t, n_order ? n_order : 1);
     fa_str_t tags = b->col[C_TAGS];
-    if (rec_parse_tags(&rd->arena, fa_str(tags.ptr + 1, tags.len - 1), b->col[C_M], &b->seg_pt) != 0)
+    if (rec_parse_tags(&rd->arena, fa_str(tags.ptr + 1, tags.len - 1), b->col[C_M], &b->seg_pt) != 0) {
+        snprintf(why, whylen, "tags: not a jsonb object of strings");
         return -1;
+    }
     b->str_bytes = b->seg_pt.name.len + b->seg_pt.key.len + 2; /* each string NUL-terminated, as dup's */
     for (uint32_t i = 0; i < b->seg_pt.n_tags; i++)
         b->str_bytes += b->seg_pt.tags[i].key.len + b->seg_pt.tags[i].value.len + 2;
@@ -218,6 +304,26 @@ static void number_sources(rec_blocks_rd_t *rd)
     }
 }
 
+/* Whether the segment's blocks agree on its size, and it is one a reader can number: 0, or -1 with
+ * err. */
+static int check_segment(const rec_blocks_rd_t *rd, int64_t seg, uint32_t seg_n, char *err, size_t errlen)
+{
+    if (seg_n > REC_SEGMENT_MAX || seg > INT64_MAX - (int64_t)seg_n) {
+        snprintf(err, errlen, "reading recording %s: segment %" PRId64 " of %" PRIu32 " points (at most %d, ending by 2^63)",
+                 rd->id_copy, seg, seg_n, REC_SEGMENT_MAX);
+        return -1;
+    }
+    for (uint32_t b = 1; b < rd->n_rows; b++) {
+        uint32_t n = get_be32(rd->blocks[b].col[C_SEG_N].ptr);
+        if (n != seg_n) {
+            snprintf(err, errlen, "reading recording %s: segment %" PRId64 " block %" PRIu32 ": seg_n %" PRIu32
+                     ", block 0 says %" PRIu32, rd->id_copy, seg, b, n, seg_n);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Reads the next segment's rows and lays out its slots. 0, 1 at the end, -1 with err. */
 static int load_segment(rec_blocks_rd_t *rd, char *err, size_t errlen)
 {
@@ -232,9 +338,10 @@ static int load_segment(rec_blocks_rd_t *rd, char *err, size_t errlen)
             return -1;
         if (row == NULL)
             break;
-        if (len < 14) {
+        if (len < 14) { /* the column count, seg's length and seg */
             rec_blocks_msg_free(rd, row);
-            snprintf(err, errlen, "reading recording %s: a short block row", rd->id_copy);
+            snprintf(err, errlen, "reading recording %s: a block row of %d bytes, too short for its seg", rd->id_copy,
+                     len);
             return -1;
         }
         int64_t s = (int64_t)get_be64(row + 6);
@@ -260,9 +367,11 @@ static int load_segment(rec_blocks_rd_t *rd, char *err, size_t errlen)
             rd->cap_rows = cap;
         }
         rd->rows[rd->n_rows] = row;
-        if (decode_row(rd, row, len, rd->n_rows, &rd->blocks[rd->n_rows]) != 0) {
+        char why[200];
+        if (decode_row(rd, row, len, rd->n_rows, &rd->blocks[rd->n_rows], why, sizeof why) != 0) {
+            snprintf(err, errlen, "reading recording %s: segment %" PRId64 " block %" PRIu32 ": %s", rd->id_copy, s,
+                     rd->n_rows, why);
             rd->n_rows++;
-            snprintf(err, errlen, "reading recording %s: segment %" PRId64 ": a malformed block", rd->id_copy, s);
             return -1;
         }
         if ((++rd->n_rows & 7) == 0)
@@ -271,13 +380,12 @@ static int load_segment(rec_blocks_rd_t *rd, char *err, size_t errlen)
     if (rd->n_rows == 0)
         return 1;
     uint32_t seg_n = (uint32_t)get_be32(rd->blocks[0].col[C_SEG_N].ptr);
-    if (seg_n > REC_SEGMENT_MAX) {
-        snprintf(err, errlen, "reading recording %s: segment %" PRId64 " of %u points", rd->id_copy, seg, seg_n);
+    if (check_segment(rd, seg, seg_n, err, errlen) != 0)
         return -1;
-    }
-    if (seg_n > rd->cap_slots) { /* kept across segments: no fresh pages to fault in each time */
+    uint32_t need = seg_n ? seg_n : 1;
+    if (need > rd->cap_slots) { /* kept across segments: no fresh pages to fault in each time */
         free(rd->slots);
-        rd->cap_slots = seg_n > 4096 ? seg_n : 4096;
+        rd->cap_slots = need > 4096 ? need : 4096;
         rd->slots = malloc(rd->cap_slots * sizeof *rd->slots);
         if (rd->slots == NULL) {
             rd->cap_slots = 0;
@@ -285,20 +393,24 @@ static int load_segment(rec_blocks_rd_t *rd, char *err, size_t errlen)
             return -1;
         }
     }
-    memset(rd->slots, 0, (seg_n ? seg_n : 1) * sizeof *rd->slots);
+    memset(rd->slots, 0, need * sizeof *rd->slots);
     for (uint32_t b = 0; b < rd->n_rows; b++) {
         const rec_rblock_t *bk = &rd->blocks[b];
         char *rows = bk->rows;
         size_t stride = bk->stride;
         for (uint32_t j = 0; j < bk->np; j++) {
             int64_t s = (int64_t)get_be64(bk->seq + 8 * (size_t)j);
-            if (s < seg || s - seg >= seg_n || rd->slots[s - seg] != NULL) {
-                snprintf(err, errlen, "reading recording %s: seq %" PRId64 " outside segment %" PRId64 " or twice",
-                         rd->id_copy, s, seg);
+            uint64_t at = (uint64_t)s - (uint64_t)seg; /* no overflow; s < seg wraps past seg_n */
+            if (s < seg || at >= seg_n || rd->slots[at] != NULL) {
+                snprintf(err, errlen,
+                         "reading recording %s: segment %" PRId64 " block %" PRIu32 ": seq %" PRId64
+                         " %s",
+                         rd->id_copy, seg, b, s,
+                         s < seg || at >= seg_n ? "outside the segment" : "given twice");
                 return -1;
             }
             if (s >= rd->from && (rd->to < 0 || s < rd->to))
-                rd->slots[s - seg] = rows + stride * j;
+                rd->slots[at] = rows + stride * j;
         }
     }
     number_sources(rd);

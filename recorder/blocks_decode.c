@@ -313,6 +313,11 @@ static int check_segment(const rec_blocks_rd_t *rd, int64_t seg, uint32_t seg_n,
                  rd->id_copy, seg, seg_n, REC_SEGMENT_MAX);
         return -1;
     }
+    if (rd->seg_read && seg < rd->seg + (int64_t)rd->seg_n) {
+        snprintf(err, errlen, "reading recording %s: segment %" PRId64 " after segment %" PRId64 " of %" PRIu32
+                 " points", rd->id_copy, seg, rd->seg, rd->seg_n);
+        return -1;
+    }
     for (uint32_t b = 1; b < rd->n_rows; b++) {
         uint32_t n = get_be32(rd->blocks[b].col[C_SEG_N].ptr);
         if (n != seg_n) {
@@ -414,6 +419,7 @@ static int load_segment(rec_blocks_rd_t *rd, char *err, size_t errlen)
         }
     }
     number_sources(rd);
+    rd->seg_read = true;
     rd->seg = seg;
     rd->seg_n = seg_n;
     rd->pos = 0;

@@ -146,6 +146,7 @@ struct rec_blocks_rd {
     uint32_t cap_slots;
     int64_t seg;
     uint32_t seg_n, pos;
+    bool seg_read;           /* a segment was read: the next must start at seg + seg_n or later */
     uint64_t gen;
 };
 

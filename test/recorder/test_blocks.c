@@ -393,3 +393,22 @@ Test(blocks_round_trip, points_come_back)
     fa_buf_deinit(&enc);
     rec_stage_deinit(&st);
 }
+
+Test(blocks_read, segments_overlap)
+{
+    fa_buf_t a = { 0 }, b = { 0 };
+    spec_t s = good;
+    make_row(&s, &a);
+    s.seg = s.seq0 = good.seg + 4; /* inside the first segment's seqs */
+    make_row(&s, &b);
+    fa_str_t msgs[3] = { fa_str(header, 19), fa_str(a.ptr, a.len), fa_str(b.ptr, b.len) };
+    char err[512] = "";
+    cr_assert_eq(read_msgs(msgs, 3, err, sizeof err, NULL), -1);
+    cr_assert(strstr(err, "segment 104 after segment 100 of 8 points") != NULL, "%s", err);
+    s.seg = s.seq0 = good.seg + 8; /* right after it: fine */
+    make_row(&s, &b);
+    msgs[2] = fa_str(b.ptr, b.len);
+    cr_assert_eq(read_msgs(msgs, 3, err, sizeof err, NULL), 6, "%s", err);
+    fa_buf_deinit(&a);
+    fa_buf_deinit(&b);
+}

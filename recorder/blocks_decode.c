@@ -198,6 +198,32 @@ static int decode_type(fa_arena_t *a, int t, const char *const *raw, const int32
     return 0;
 }
 
+/* order[] before o in jsonb's key order, ties by type and index (as the insertion below keeps them). */
+static int order_cmp(const void *x, const void *y, void *ctx)
+{
+    const rec_rblock_t *b = ctx;
+    uint32_t o1 = *(const uint32_t *)x, o2 = *(const uint32_t *)y;
+    int c = jsonb_cmp(key_of(b, o1), key_of(b, o2));
+    return c ? c : o1 < o2 ? -1 : o1 > o2;
+}
+
+/* The block's field keys in jsonb's order into b->order (n of them): insertion for the usual few,
+ * qsort past that (a garbled row's many keys must not take quadratic time). */
+static void sort_keys(rec_rblock_t *b, uint32_t n)
+{
+    for (int t = 0; t < N_TYPES; t++)
+        for (uint32_t k = 0; b->keys[t].el != NULL && k < b->keys[t].d1; k++) {
+            uint32_t o = (uint32_t)t << 24 | k, i = b->n_order++;
+            while (n <= 32 && i > 0 && jsonb_cmp(key_of(b, b->order[i - 1]), key_of(b, o)) > 0) {
+                b->order[i] = b->order[i - 1];
+                i--;
+            }
+            b->order[i] = o;
+        }
+    if (n > 32)
+        qsort_r(b->order, n, sizeof *b->order, order_cmp, b);
+}
+
 /* Decodes block idx of the segment, row of len bytes, into b (its arrays in rd's arena). 0, or -1
  * with why. */
 static int decode_row(rec_blocks_rd_t *rd, const char *row, int len, uint32_t idx, rec_rblock_t *b, char *why,
@@ -220,15 +246,7 @@ static int decode_row(rec_blocks_rd_t *rd, const char *row, int len, uint32_t id
         n_order += b->keys[t].el != NULL ? b->keys[t].d1 : 0;
     }
     b->order = FA_NEW(&rd->arena, uint32_t, n_order ? n_order : 1);
-    for (int t = 0; t < N_TYPES; t++)
-        for (uint32_t k = 0; b->keys[t].el != NULL && k < b->keys[t].d1; k++) {
-            uint32_t o = (uint32_t)t << 24 | k, i = b->n_order++;
-            while (i > 0 && jsonb_cmp(key_of(b, b->order[i - 1]), key_of(b, o)) > 0) {
-                b->order[i] = b->order[i - 1];
-                i--;
-            }
-            b->order[i] = o;
-        }
+    sort_keys(b, n_order);
     b->fkeys = FA_NEW(&rd->arena, fa_str_t, n_order ? n_order : 1);
     b->seg_fkeys = FA_NEW(&rd->arena, fa_str_t, n_order ? n_order : 1);
     fa_str_t tags = b->col[C_TAGS];

@@ -327,7 +327,8 @@ static void number_sources(rec_blocks_rd_t *rd)
 static int check_segment(const rec_blocks_rd_t *rd, int64_t seg, uint32_t seg_n, char *err, size_t errlen)
 {
     if (seg_n > REC_SEGMENT_MAX || seg > INT64_MAX - (int64_t)seg_n) {
-        snprintf(err, errlen, "reading recording %s: segment %" PRId64 " of %" PRIu32 " points (at most %d, ending by 2^63)",
+        snprintf(err, errlen,
+                 "reading recording %s: segment %" PRId64 " of %" PRIu32 " points (at most %d, ending by 2^63)",
                  rd->id_copy, seg, seg_n, REC_SEGMENT_MAX);
         return -1;
     }
@@ -425,11 +426,8 @@ static int load_segment(rec_blocks_rd_t *rd, char *err, size_t errlen)
             int64_t s = (int64_t)get_be64(bk->seq + 8 * (size_t)j);
             uint64_t at = (uint64_t)s - (uint64_t)seg; /* no overflow; s < seg wraps past seg_n */
             if (s < seg || at >= seg_n || rd->slots[at] != NULL) {
-                snprintf(err, errlen,
-                         "reading recording %s: segment %" PRId64 " block %" PRIu32 ": seq %" PRId64
-                         " %s",
-                         rd->id_copy, seg, b, s,
-                         s < seg || at >= seg_n ? "outside the segment" : "given twice");
+                snprintf(err, errlen, "reading recording %s: segment %" PRId64 " block %" PRIu32 ": seq %" PRId64 " %s",
+                         rd->id_copy, seg, b, s, s < seg || at >= seg_n ? "outside the segment" : "given twice");
                 return -1;
             }
             if (s >= rd->from && (rd->to < 0 || s < rd->to))

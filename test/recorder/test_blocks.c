@@ -475,3 +475,18 @@ Test(blocks_round_trip, many_keys_in_jsonb_order)
     }
     eng_batch_deinit(&got);
 }
+
+Test(blocks_read, seq_given_twice)
+{
+    fa_buf_t a = { 0 }, b = { 0 };
+    spec_t s = good;
+    make_row(&s, &a); /* seqs 100..102 */
+    s.seq0 = good.seq0 + 2; /* 102..104 in the same segment */
+    make_row(&s, &b);
+    fa_str_t msgs[3] = { fa_str(header, 19), fa_str(a.ptr, a.len), fa_str(b.ptr, b.len) };
+    char err[512] = "";
+    cr_assert_eq(read_msgs(msgs, 3, err, sizeof err, NULL), -1);
+    cr_assert(strstr(err, "segment 100 block 1: seq 102 given twice") != NULL, "%s", err);
+    fa_buf_deinit(&a);
+    fa_buf_deinit(&b);
+}

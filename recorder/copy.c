@@ -1,4 +1,4 @@
-/* recorder/copy.c - rec_copy_points / rec_read_points over the columnar blocks (blocks.c) and the
+/* recorder/copy.c - rec_copy_points / rec_read_points over the columnar blocks (blocks_*.c) and the
  * version-1 rows; the version-1 COPY text encoder (farad.recording_points_v1), and back.
  *
  * Encoding, one row per point, columns tab-separated (rec_copy_columns):

@@ -148,7 +148,7 @@ static const char m2_sql[] =
     "select recording_id, seq, time, time_ns, db, rp, measurement, tags, fields, batch_seq, batch_group, query_node\n" \
     "from farad.recording_points_v1;\n"
 
-/* 3: recorded points as columnar blocks (recorder/blocks.c): one row per (segment, series, batch)
+/* 3: recorded points as columnar blocks (recorder/blocks_*.c): one row per (segment, series, batch)
  * with the points' seqs, times and field values in arrays, written and read with binary COPY.
  * The version-1 table stays, renamed recording_points_v1 (its recordings replay from it), and
  * farad.recording_points becomes a view over both with version 1's columns and values: one row

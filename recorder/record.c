@@ -618,7 +618,8 @@ static void streams_tick(rec_rr_t *r)
 
 /* ---- the task behind a request ---- */
 
-/* Finds task `id` through the lookup hook, then in farad.tasks. 0, FA_ENOENT, or -1 with err. */
+/* Finds task `id` through the lookup hook, then in farad.tasks. 0, FA_ENOENT, or FA_EPG with err
+ * (PostgreSQL cannot say: the caller answers 503, not 404). */
 static int find_task(rec_rr_t *r, const char *id, fa_arena_t *a, const char **script, eng_dbrp_t **dbrps,
                      uint32_t *n, char *err, size_t errlen)
 {
@@ -626,14 +627,17 @@ static int find_task(rec_rr_t *r, const char *id, fa_arena_t *a, const char **sc
         return 0;
     PGconn *pg = conn(r, err, errlen);
     if (pg == NULL)
-        return FA_ENOENT;
+        return FA_EPG;
     const char *p[1] = { id };
     PGresult *res = PQexecParams(pg,
                                  "select script, coalesce((select string_agg((d->>'db') || chr(31) || (d->>'rp'), chr(30))"
                                  " from jsonb_array_elements(dbrps) d), '') from farad.tasks where id = $1",
                                  1, NULL, p, NULL, NULL, 0);
     int rc = FA_ENOENT;
-    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1) {
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        rr_pg_msg(pg, err, errlen);
+        rc = FA_EPG;
+    } else if (PQntuples(res) == 1) {
         const char *s = PQgetvalue(res, 0, 0), *d = PQgetvalue(res, 0, 1);
         *script = fa_arena_strndup(a, s, strlen(s));
         uint32_t cnt = *d ? 1 : 0;
@@ -761,8 +765,12 @@ static void post_stream(rec_rr_t *r, struct rr_call *c, json_t *body)
     const char *script = NULL;
     eng_dbrp_t *dbrps = NULL;
     uint32_t n_dbrps = 0;
-    if (find_task(r, task, &a, &script, &dbrps, &n_dbrps, err, sizeof err) != 0) {
-        answer_error(c, 404, "no task exists"); /* Kapacitor's text (its task store's error) */
+    int found = find_task(r, task, &a, &script, &dbrps, &n_dbrps, err, sizeof err);
+    if (found != 0) {
+        if (found == FA_EPG)
+            answer_error(c, 503, "looking for task %s: %s", task, err);
+        else
+            answer_error(c, 404, "no task exists"); /* Kapacitor's text (its task store's error) */
         fa_arena_deinit(&a);
         return;
     }
@@ -874,21 +882,25 @@ static void post_query(rec_rr_t *r, struct rr_call *c, json_t *body)
     job_start(r, c, j, rr_query_recording_main);
 }
 
-/* Whether recording `rec` exists (in memory or in PostgreSQL). */
-static bool recording_known(rec_rr_t *r, const char *rec)
+/* Whether recording `rec` exists (in memory or in PostgreSQL): 1 or 0, or -1 with err when
+ * PostgreSQL cannot say. */
+static int recording_known(rec_rr_t *r, const char *rec, char *err, size_t errlen)
 {
-    char err[512];
     pthread_mutex_lock(&r->mu);
     bool known = item_find(r, RR_RECORDING, rec) != NULL;
     pthread_mutex_unlock(&r->mu);
-    PGconn *pg = known ? NULL : conn(r, err, sizeof err);
-    if (pg != NULL) {
-        const char *p[1] = { rec };
-        PGresult *res = PQexecParams(pg, "select 1 from farad.recordings where id = $1", 1, NULL, p, NULL, NULL, 0);
-        known = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1;
-        PQclear(res);
-    }
-    return known;
+    if (known)
+        return 1;
+    PGconn *pg = conn(r, err, errlen);
+    if (pg == NULL)
+        return -1;
+    const char *p[1] = { rec };
+    PGresult *res = PQexecParams(pg, "select 1 from farad.recordings where id = $1", 1, NULL, p, NULL, NULL, 0);
+    int rc = PQresultStatus(res) != PGRES_TUPLES_OK ? -1 : PQntuples(res) == 1;
+    if (rc < 0)
+        rr_pg_msg(pg, err, errlen);
+    PQclear(res);
+    return rc;
 }
 
 /* Kapacitor's checks of a replay in its order: the task (its script into j), the recording (NULL:
@@ -897,11 +909,21 @@ static bool replay_checks(rec_rr_t *r, struct rr_call *c, rr_job_t *j, const cha
                           const char *clock)
 {
     char err[512];
-    if (find_task(r, task, &j->arena, &j->script, &j->dbrps, &j->n_dbrps, err, sizeof err) != 0) {
+    int rc = find_task(r, task, &j->arena, &j->script, &j->dbrps, &j->n_dbrps, err, sizeof err);
+    if (rc == FA_EPG) {
+        answer_error(c, 503, "looking for task %s: %s", task, err);
+        return false;
+    }
+    if (rc != 0) {
         answer_error(c, 404, "task load: no task exists");
         return false;
     }
-    if (rec != NULL && !recording_known(r, rec)) {
+    int known = rec != NULL ? recording_known(r, rec, err, sizeof err) : 1;
+    if (known < 0) {
+        answer_error(c, 503, "looking for recording %s: %s", rec, err);
+        return false;
+    }
+    if (known == 0) {
         answer_error(c, 404, "recording not found: no recording exists");
         return false;
     }
@@ -1028,7 +1050,12 @@ static void post_batch(rec_rr_t *r, struct rr_call *c, json_t *body, rr_kind_t k
     }
     fa_arena_init(&j->arena, 4096, 0);
     rr_item_t *it = NULL;
-    if (find_task(r, task, &j->arena, &j->script, &j->dbrps, &j->n_dbrps, err, sizeof err) != 0) {
+    int found = find_task(r, task, &j->arena, &j->script, &j->dbrps, &j->n_dbrps, err, sizeof err);
+    if (found == FA_EPG) {
+        answer_error(c, 503, "looking for task %s: %s", task, err);
+        goto Fail;
+    }
+    if (found != 0) {
         /* Kapacitor's texts: its task store's error, prefixed for replays */
         answer_error(c, 404, "%s", kind == RR_RECORDING ? "no task exists" : "task load: no task exists");
         goto Fail;

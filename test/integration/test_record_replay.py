@@ -266,6 +266,10 @@ class RecordReplay(unittest.TestCase):
             self.assertEqual(doc["status"], "failed", doc)
             self.assertTrue("COPY" in doc["error"] or "PostgreSQL" in doc["error"], doc["error"])
             self.assertIn(doc["error"][:40], err)
+            # a replay cannot be checked against a recording that PostgreSQL holds: 503, not 404
+            r = self.api("POST", "/replays", {"task": "cpu_alert", "recording": "not-in-memory"})
+            self.assertEqual(r.status, 503, r)
+            self.assertIn("looking for recording not-in-memory", r.json()["error"])
         finally:
             self.pg.start()
         h.wait_for(lambda: self.pg.sql("select status from farad.recordings where id = 'down1'") == "failed", 15,

@@ -301,24 +301,19 @@ static int decode_row(rec_blocks_rd_t *rd, const char *row, int len, uint32_t id
 
 static bool same_source(const rec_rblock_t *a, const rec_rblock_t *b);
 
-/* Numbers the blocks' sources: equal ids = the same db, rp and batch. */
+/* Numbers the blocks' sources, in one pass: a block of the same db, rp and batch as the block
+ * before it gets that block's id, any other a new one. A stage starts a source record whenever the
+ * source changes and a segment's blocks follow first appearance, so the blocks of one source
+ * record lie next to each other: two points next to each other in seq order come from blocks of
+ * one id exactly when their sources are equal. (Equal sources further apart get two ids, which
+ * never meet in one chunk. Comparing each block with all before it, as this did, was quadratic in
+ * a segment of many small batches.) */
 static void number_sources(rec_blocks_rd_t *rd)
 {
     uint32_t n_src = 0;
     for (uint32_t b = 0; b < rd->n_rows; b++) {
         rec_rblock_t *bk = &rd->blocks[b];
-        if (b > 0 && same_source(&rd->blocks[b - 1], bk)) {
-            bk->src = rd->blocks[b - 1].src;
-            continue;
-        }
-        bk->src = n_src;
-        for (uint32_t k = 0; k < b; k++)
-            if (same_source(&rd->blocks[k], bk)) {
-                bk->src = rd->blocks[k].src;
-                break;
-            }
-        if (bk->src == n_src)
-            n_src++;
+        bk->src = b > 0 && same_source(&rd->blocks[b - 1], bk) ? rd->blocks[b - 1].src : n_src++;
     }
 }
 

@@ -2,6 +2,9 @@
  * rec_blocks_encode) fed to rec_blocks_open_mem, the reader's in-memory source; a malformed row
  * must be refused with an error naming what is wrong, never read past. */
 #include <criterion/criterion.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/err.h"
@@ -489,4 +492,90 @@ Test(blocks_read, seq_given_twice)
     cr_assert(strstr(err, "segment 100 block 1: seq 102 given twice") != NULL, "%s", err);
     fa_buf_deinit(&a);
     fa_buf_deinit(&b);
+}
+
+/* Stages one point of series host=h<host> per entry, each with its source (db; batch_seq < 0: a
+ * stream), encodes them as one segment and reads them back chunk by chunk: "db/batch_seq:n" per
+ * chunk into out. */
+static void chunks_of(const char *const *dbs, const int64_t *batches, const int *hosts, uint32_t n, fa_buf_t *out)
+{
+    rec_stage_t st;
+    rec_stage_init(&st, 0);
+    fa_arena_t a;
+    fa_arena_init(&a, 4096, 0);
+    for (uint32_t i = 0; i < n; i++) {
+        eng_point_t p = { 0 };
+        char host[16];
+        snprintf(host, sizeof host, "h%d", hosts[i]);
+        eng_tag_t *tag = FA_NEW(&a, eng_tag_t, 1);
+        *tag = (eng_tag_t){ fa_str_c("host"), fa_str(fa_arena_strndup(&a, host, strlen(host)), strlen(host)) };
+        eng_field_t *f = FA_NEW(&a, eng_field_t, 1);
+        *f = (eng_field_t){ fa_str_c("v"), { .type = ENG_INT, .i = (int64_t)i } };
+        p.name = fa_str_c("m");
+        p.tags = tag;
+        p.n_tags = 1;
+        p.fields = f;
+        p.n_fields = 1;
+        p.time = (int64_t)i;
+        rec_copy_meta_t m = { .batch_seq = batches[i], .group = fa_str_c("g"), .query_node = 0 };
+        cr_assert_eq(rec_stage_point(&st, &m, fa_str_c(dbs[i]), fa_str_c("rp"), &p), 0);
+    }
+    fa_buf_t enc = { 0 }, rows = { 0 };
+    uint32_t n_rows, n_msgs;
+    fa_str_t *msgs;
+    char err[512] = "";
+    cr_assert_eq(rec_blocks_encode(&st, fa_str_c("r1"), 0, &enc, &n_rows), 0);
+    cr_assert_eq(rec_blocks_as_read(&enc, &rows, &msgs, &n_msgs), 0);
+    rec_blocks_rd_t *rd;
+    eng_batch_t b;
+    rec_read_out_t ro;
+    cr_assert_eq(rec_blocks_open_mem(msgs, n_msgs, 0, -1, &rd, err, sizeof err), 0);
+    eng_batch_init(&b, 4096, 0);
+    fa_buf_clear(out);
+    for (uint32_t i = 0; i <= n; i++) {
+        cr_assert_eq(rec_blocks_next(rd, 0, &b, &ro, err, sizeof err), 0, "%s", err);
+        if (ro.eof)
+            break;
+        fa_buf_appendf(out, "%.*s/%" PRId64 ":%u ", (int)b.db.len, b.db.ptr, ro.batch_seq, b.n);
+    }
+    eng_batch_deinit(&b);
+    rec_blocks_close(rd);
+    free(msgs);
+    fa_buf_deinit(&rows);
+    fa_buf_deinit(&enc);
+    rec_stage_deinit(&st);
+    fa_arena_deinit(&a);
+}
+
+Test(blocks_read, chunks_follow_the_sources)
+{
+    fa_buf_t out = { 0 };
+    /* the third block's source is the first's, not the one before it; its point and the first
+     * block's next one make one chunk */
+    static const char *const dbs[] = { "db1", "db2", "db1", "db1" };
+    static const int64_t stream[] = { -1, -1, -1, -1 };
+    static const int hosts[] = { 1, 1, 2, 1 };
+    chunks_of(dbs, stream, hosts, 4, &out);
+    cr_assert_str_eq(fa_buf_cstr(&out), "db1/-1:1 db2/-1:1 db1/-1:2 ");
+    /* a source per block (a batch recording of many small batches), and one coming back */
+    enum { N = 3000 };
+    const char **many_dbs = calloc(N, sizeof *many_dbs);
+    int64_t *batches = calloc(N, sizeof *batches);
+    int *many_hosts = calloc(N, sizeof *many_hosts);
+    for (uint32_t i = 0; i < N; i++) {
+        many_dbs[i] = "db";
+        batches[i] = i < N - 1 ? (int64_t)i : 0; /* the last point: batch 0 again, another series */
+        many_hosts[i] = i < N - 1 ? 1 : 2;
+    }
+    chunks_of(many_dbs, batches, many_hosts, N, &out);
+    fa_buf_t want = { 0 };
+    for (uint32_t i = 0; i < N - 1; i++)
+        fa_buf_appendf(&want, "db/%u:1 ", i);
+    fa_buf_appendf(&want, "db/0:1 ");
+    cr_assert_str_eq(fa_buf_cstr(&out), fa_buf_cstr(&want));
+    free(many_dbs);
+    free(batches);
+    free(many_hosts);
+    fa_buf_deinit(&want);
+    fa_buf_deinit(&out);
 }

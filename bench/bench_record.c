@@ -4,8 +4,7 @@
  * recording back in seq order (rec_read_points).
  *
  * Usage: bench_record [points, default 1000000] [points per batch, default 5000]
- * PostgreSQL: $FARAD_BENCH_PG_DSN, or else a private cluster started with scripts/pg.sh under
- * /tmp (FARAD_PG_FAST=1: fsync off) and removed at the end.
+ * PostgreSQL: $FARAD_BENCH_PG_DSN, or else a private cluster (bench/bench_pg.h).
  *
  * Points look like Telegraf's cpu: 3 tags (host, cpu, region), 6 float fields and 1 int field.
  * Measured, wall clock:
@@ -22,6 +21,8 @@
 #include <unistd.h>
 
 #include "base/err.h"
+#include "base/mem.h"
+#include "bench/bench_pg.h"
 #include "recorder/recorder.h"
 
 enum { N_BATCHES = 16 };
@@ -151,36 +152,6 @@ static double bench_store(rec_store_t **stores, int n_stores, eng_batch_t *batch
     return (double)total / dt;
 }
 
-static const char *start_cluster(char *dir, size_t dirlen, char *dsn, size_t dsnlen)
-{
-    const char *env = getenv("FARAD_BENCH_PG_DSN");
-    char cmd[512];
-
-    if (env != NULL && env[0] != '\0')
-        return env;
-    snprintf(dir, dirlen, "/tmp/farad-bench-pg-XXXXXX");
-    if (mkdtemp(dir) == NULL)
-        die("mkdtemp", "failed");
-    snprintf(cmd, sizeof cmd, "FARAD_PG_FAST=1 bash %s/scripts/pg.sh start %s", FARAD_SOURCE_DIR, dir);
-    FILE *p = popen(cmd, "r");
-    if (p == NULL || fgets(dsn, (int)dsnlen, p) == NULL)
-        die(cmd, "no DSN printed");
-    pclose(p);
-    dsn[strcspn(dsn, "\n")] = '\0';
-    return dsn;
-}
-
-static void stop_cluster(const char *dir)
-{
-    char cmd[512];
-
-    if (dir[0] == '\0')
-        return;
-    snprintf(cmd, sizeof cmd, "bash %s/scripts/pg.sh stop %s >/dev/null && rm -rf %s", FARAD_SOURCE_DIR, dir, dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "bench_record: could not stop/remove %s\n", dir);
-}
-
 static void exec_sql(PGconn *pg, const char *sql)
 {
     PGresult *res = PQexec(pg, sql);
@@ -193,7 +164,8 @@ int main(int argc, char **argv)
 {
     uint64_t total = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
     uint32_t per = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 5000;
-    char dir[64] = "", dsnbuf[512], err[320];
+    fa_tune_malloc(); /* as faradd */
+    char dsnbuf[512], err[320];
     eng_batch_t batches[N_BATCHES];
     fa_buf_t buf = FA_BUF_INIT;
 
@@ -224,7 +196,7 @@ int main(int argc, char **argv)
     printf("encode: %.0f points per CPU-second on one thread (%.0f bytes of COPY text per point)\n", enc,
            (double)bytes / (double)total);
 
-    const char *dsn = start_cluster(dir, sizeof dir, dsnbuf, sizeof dsnbuf);
+    const char *dsn = bench_pg_start(dsnbuf, sizeof dsnbuf);
     PGconn *pg = PQconnectdb(dsn);
     if (PQstatus(pg) != CONNECTION_OK)
         die(dsn, PQerrorMessage(pg));
@@ -296,7 +268,6 @@ int main(int argc, char **argv)
     PQclear(res);
     exec_sql(pg, "delete from farad.recording_blocks where recording_id = 'bench'");
     PQfinish(pg);
-    stop_cluster(dir);
     eng_batch_deinit(&rb);
     for (uint32_t k = 0; k < N_BATCHES; k++)
         eng_batch_deinit(&batches[k]);

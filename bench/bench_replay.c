@@ -1,8 +1,7 @@
 /* bench/bench_replay.c - record and replay throughput (issue 6), on the code paths they use.
  *
  * Usage: bench_replay [points, default 1000000] [old-layout points, default points/10]
- * PostgreSQL: $FARAD_BENCH_PG_DSN, or else a private cluster started with scripts/pg.sh under
- * /tmp (FARAD_PG_FAST=1: fsync off) and removed at the end.
+ * PostgreSQL: $FARAD_BENCH_PG_DSN, or else a private cluster (bench/bench_pg.h).
  *
  *   record blocks  what a stream recording does: the sink stages each point on its own
  *                  (rec_stage_point, as sink_point), the recorder thread writes the stage as
@@ -31,6 +30,7 @@
 
 #include "base/err.h"
 #include "base/mem.h"
+#include "bench/bench_pg.h"
 #include "engine/task.h"
 #include "recorder/rr.h"
 static double now_s(void)
@@ -108,25 +108,6 @@ static void fill(eng_batch_t *b, uint32_t n)
     }
 }
 
-static void cluster(char *dsn, size_t len, char *dir)
-{
-    const char *env = getenv("FARAD_BENCH_PG_DSN");
-    char cmd[512];
-    if (env != NULL && *env) {
-        snprintf(dsn, len, "%s", env);
-        dir[0] = '\0';
-        return;
-    }
-    if (mkdtemp(dir) == NULL)
-        die("mkdtemp", "failed");
-    snprintf(cmd, sizeof cmd, "FARAD_PG_FAST=1 bash %s/scripts/pg.sh start %s", FARAD_SOURCE_DIR, dir);
-    FILE *p = popen(cmd, "r");
-    if (p == NULL || fgets(dsn, (int)len, p) == NULL)
-        die(cmd, "no DSN printed");
-    pclose(p);
-    dsn[strcspn(dsn, "\n")] = '\0';
-}
-
 typedef struct feed_ctx {
     eng_task_t *t;
     uint64_t fed;
@@ -155,8 +136,8 @@ int main(int argc, char **argv)
     fa_tune_malloc(); /* as faradd */
     uint32_t n = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 1000000;
     uint32_t n_old = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : n / 10;
-    char dsn[512], dir[] = "/tmp/farad-bench-replay-XXXXXX", err[512];
-    cluster(dsn, sizeof dsn, dir);
+    char dsn[512], err[512];
+    bench_pg_start(dsn, sizeof dsn);
     PGconn *pg = rr_connect(dsn, err, sizeof err);
     if (pg == NULL)
         die("connect", err);
@@ -320,11 +301,5 @@ int main(int argc, char **argv)
     PQclear(PQexec(pg, "delete from farad.recording_blocks where recording_id = 'bench'"));
     PQclear(PQexec(pg, "delete from farad.recording_points_v1 where recording_id = 'bench_v1'"));
     PQfinish(pg);
-    if (dir[0] && strchr(dir, 'X') == NULL) {
-        char cmd[512];
-        snprintf(cmd, sizeof cmd, "bash %s/scripts/pg.sh stop %s >/dev/null && rm -rf %s", FARAD_SOURCE_DIR, dir, dir);
-        if (system(cmd) != 0)
-            fprintf(stderr, "bench_replay: could not stop/remove %s\n", dir);
-    }
     return 0;
 }

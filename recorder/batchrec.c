@@ -150,28 +150,13 @@ typedef struct recorder {
 /* COPY of the batch rows gathered so far. */
 static int copy_batches(recorder_t *x)
 {
-    if (x->batches.len == 0)
-        return 0;
-    PGresult *res = PQexec(x->pg, "copy farad.recording_batches (recording_id, batch_seq, query_node, batch_group,"
-                                  " measurement, start_ns, stop_ns, tmax_ns, points) from stdin");
-    bool ok = PQresultStatus(res) == PGRES_COPY_IN;
-    PQclear(res);
-    ok = ok && PQputCopyData(x->pg, x->batches.ptr, (int)x->batches.len) == 1 && PQputCopyEnd(x->pg, NULL) == 1;
-    if (ok) {
-        res = PQgetResult(x->pg);
-        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-        PQclear(res);
-    }
-    while ((res = PQgetResult(x->pg)) != NULL)
-        PQclear(res);
+    int rc = x->batches.len == 0 ? 0
+                                 : rr_copy_in(x->pg, "farad.recording_batches",
+                                              "recording_id, batch_seq, query_node, batch_group, measurement, start_ns,"
+                                              " stop_ns, tmax_ns, points",
+                                              x->batches.ptr, x->batches.len, x->err, sizeof x->err);
     fa_buf_clear(&x->batches);
-    if (ok)
-        return 0;
-    snprintf(x->err, sizeof x->err, "COPY into farad.recording_batches: %s", PQerrorMessage(x->pg));
-    for (char *p = x->err; *p; p++)
-        if (*p == '\n')
-            *p = ' ';
-    return -1;
+    return rc;
 }
 
 /* Points first, then the batches' rows (a batch row never names points that are not there). */

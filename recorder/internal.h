@@ -10,6 +10,8 @@ void rec_exec_recordings(PGconn *pg, rec_req_t *req);
 /** Shared by the definition and recording files: see tasks.c. */
 PGresult *rec_run(PGconn *pg, rec_req_t *req, const char *sql, int n, const char *const *params, const char *what);
 const char *rec_param(rec_req_t *req, fa_str_t s);
+/** Runs a `delete ... where id = $1` with req->in.id; the rows deleted in req->out.n_rows. */
+void rec_delete_by_id(PGconn *pg, rec_req_t *req, const char *sql, const char *what);
 fa_str_t rec_dup_col(rec_req_t *req, PGresult *res, int row, int c);
 /** Sets req->rc and formats req->err; returns rc. */
 int rec_req_fail(rec_req_t *req, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

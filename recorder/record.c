@@ -1,7 +1,6 @@
-/* recorder/record.c - the recorder thread: API calls for /recordings and /replays, stream
- * recordings (a sink task in the live task master, its stage written as blocks once a second),
- * the rows in PostgreSQL. Helpers shared with the job threads are in rrutil.c. See record.h for
- * the design. */
+/* recorder/record.c - the recorder thread: API calls for /recordings and /replays, the items
+ * and their rows in PostgreSQL, the job threads' start and end. Stream recordings are in
+ * streamrec.c, helpers shared with the job threads in rrutil.c. See record.h for the design. */
 #include <ctype.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -14,7 +13,6 @@
 #include "base/duration.h"
 #include "base/err.h"
 #include "base/log.h"
-#include "engine/nodes.h"
 #include "recorder/internal.h"
 #include "recorder/rr.h"
 
@@ -27,27 +25,6 @@ struct rr_call {
     void *arg;
     struct rr_call *next;
 };
-
-/* A stream recording in flight. The sink nodes (engine thread) stage each point row-wise in
- * `pending` under mu (bounded by cap bytes: past it the point is dropped and counted); the
- * recorder thread swaps it out and writes it as columnar blocks (rr_write_stage) once it holds
- * STREAM_FLUSH_BYTES or STREAM_FLUSH_NS has passed, and at the end: bigger segments make
- * bigger blocks, which PostgreSQL stores for less CPU per point. */
-typedef struct rr_stream {
-    rec_rr_t *rr;
-    rr_item_t *item;
-    char task_id[300];       /* its id in the task master */
-    pthread_mutex_t mu;
-    rec_stage_t pending;     /* staged points */
-    int64_t seq;             /* recorder thread: seq of the next point written */
-    int64_t last_flush;      /* recorder thread: wall ns of the last write */
-    int64_t dropped;
-    int64_t tm_dropped;      /* recorder thread: the task master's drops for the recording task */
-    size_t cap;
-    rec_stage_t spare;       /* recorder thread */
-    fa_buf_t copy;           /* recorder thread: COPY data */
-    struct rr_stream *next;
-} rr_stream_t;
 
 /* ---- small helpers ---- */
 
@@ -322,7 +299,7 @@ static void row_item(PGresult *res, int i, rr_kind_t kind, rr_item_t *it)
 /* ---- the recorder's connection ---- */
 
 /* The recorder thread's connection, (re)connecting at most every 500 ms. NULL with err. */
-static PGconn *conn(rec_rr_t *r, char *err, size_t errlen)
+PGconn *rr_conn(rec_rr_t *r, char *err, size_t errlen)
 {
     if (r->pg != NULL && PQstatus(r->pg) == CONNECTION_OK)
         return r->pg;
@@ -373,7 +350,7 @@ static void save_pending(rec_rr_t *r)
         pthread_mutex_unlock(&r->mu);
         if (unsaved == NULL)
             return;
-        PGconn *pg = conn(r, err, sizeof err);
+        PGconn *pg = rr_conn(r, err, sizeof err);
         if (pg == NULL || rr_save(pg, r, unsaved, err, sizeof err) != 0)
             return;
         pthread_mutex_lock(&r->mu);
@@ -412,210 +389,6 @@ static void answer_item(rec_rr_t *r, struct rr_call *c, int status, rr_item_t *i
     answer(c, status, o);
 }
 
-/* ---- stream recordings ---- */
-
-static void sink_point(eng_node_t *n, eng_node_t *from, const eng_pt_t *p)
-{
-    (void)from;
-    rr_stream_t *s = n->state;
-    static const rec_copy_meta_t m = { .batch_seq = -1 };
-    pthread_mutex_lock(&s->mu);
-    if (rec_stage_point(&s->pending, &m, n->task->cur_db, n->task->cur_rp, &p->p) != 0)
-        s->dropped++;
-    pthread_mutex_unlock(&s->mu);
-}
-
-static const eng_node_ops_t sink_ops = { .type = "recording", .point = sink_point };
-
-/* TICKscript string literal body: ' and \ escaped. */
-static void tick_quote(fa_buf_t *b, fa_str_t s)
-{
-    for (size_t i = 0; i < s.len; i++) {
-        if (s.ptr[i] == '\'' || s.ptr[i] == '\\')
-            fa_buf_append(b, "\\", 1);
-        fa_buf_append(b, &s.ptr[i], 1);
-    }
-}
-
-static const eng_env_t quiet_env = { 0 };
-
-/* Compiles the task to learn its type, dbrps and measurements; builds the sink task. */
-static int stream_task(rr_stream_t *s, const char *script, const eng_dbrp_t *dbrps, uint32_t n_dbrps, eng_task_t **out,
-                       char *err, size_t errlen)
-{
-    tick_err_t terr;
-    eng_task_t *t = NULL;
-    memset(&terr, 0, sizeof terr);
-    if (eng_task_new("recorded", script, strlen(script), dbrps, n_dbrps, &quiet_env, &t, &terr) != 0 &&
-        (n_dbrps == 0 || eng_task_new("recorded", script, strlen(script), NULL, 0, &quiet_env, &t, &terr) != 0)) {
-        snprintf(err, errlen, "task %s: %s", s->item->task, terr.msg);
-        return -1;
-    }
-    if (t->n_nodes == 0 || strcmp(t->nodes[0].spec->type, "stream") != 0) {
-        snprintf(err, errlen, "task %s is not a stream task: record it with a batch or query recording", s->item->task);
-        eng_task_free(t);
-        return -1;
-    }
-    fa_buf_t src = FA_BUF_INIT;
-    fa_str_t *meas = NULL;
-    uint32_t n_meas = eng_task_measurements(t, &meas);
-    if (n_meas == 0) {
-        fa_buf_append_c(&src, "stream\n    |from()\n");
-    } else {
-        for (uint32_t i = 0; i < n_meas; i++) {
-            bool dup = false;
-            for (uint32_t j = 0; j < i; j++)
-                dup = dup || fa_str_eq(meas[i], meas[j]);
-            if (dup)
-                continue;
-            fa_buf_append_c(&src, "stream\n    |from()\n        .measurement('");
-            tick_quote(&src, meas[i]);
-            fa_buf_append_c(&src, "')\n");
-        }
-    }
-    eng_task_t *rt = NULL;
-    int rc = eng_task_new(s->task_id, fa_buf_cstr(&src), src.len, t->dbrps, t->n_dbrps, &quiet_env, &rt, &terr);
-    eng_task_free(t);
-    fa_buf_deinit(&src);
-    if (rc != 0) {
-        snprintf(err, errlen, "task %s: building the recording task: %s", s->item->task, terr.msg);
-        return -1;
-    }
-    /* every leaf (the from() nodes) gets the sink as its child */
-    for (uint32_t i = 0; i < rt->n_nodes; i++) {
-        eng_node_t *leaf = &rt->nodes[i];
-        if (leaf->n_children != 0)
-            continue;
-        eng_node_t *sink = FA_NEW(&rt->arena, eng_node_t, 1);
-        memset(sink, 0, sizeof *sink);
-        sink->ops = &sink_ops;
-        sink->spec = leaf->spec;
-        sink->task = rt;
-        sink->id = UINT32_MAX;
-        sink->state = s;
-        snprintf(sink->name, sizeof sink->name, "recording");
-        leaf->children = FA_NEW(&rt->arena, eng_node_t *, 1);
-        leaf->children[0] = sink;
-        leaf->n_children = 1;
-    }
-    *out = rt;
-    return 0;
-}
-
-static void stream_free(rr_stream_t *s)
-{
-    pthread_mutex_destroy(&s->mu);
-    rec_stage_deinit(&s->pending);
-    rec_stage_deinit(&s->spare);
-    fa_buf_deinit(&s->copy);
-    free(s);
-}
-
-enum { STREAM_FLUSH_BYTES = 32 << 20 };
-static const int64_t STREAM_FLUSH_NS = 1000000000;
-
-/* Writes what the sinks staged since the last write, when due or `force`. false when PostgreSQL
- * failed (err filled). */
-static bool stream_flush(rec_rr_t *r, rr_stream_t *s, bool force, char *err, size_t errlen)
-{
-    int64_t now = rr_now();
-    rec_stage_clear(&s->spare);
-    pthread_mutex_lock(&s->mu);
-    bool due = force || s->pending.buf.len >= STREAM_FLUSH_BYTES || now - s->last_flush >= STREAM_FLUSH_NS;
-    if (due) {
-        rec_stage_t tmp = s->pending;
-        s->pending = s->spare;
-        s->spare = tmp;
-    }
-    int64_t n = s->spare.n, dropped = s->dropped;
-    pthread_mutex_unlock(&s->mu);
-    if (due)
-        s->last_flush = now;
-    /* batches the task master could not queue for the recording task are lost points too */
-    eng_tm_task_stats_t ts;
-    if (eng_tm_task_stats(r->o.tm, s->task_id, &ts) == 0)
-        s->tm_dropped = (int64_t)ts.points_dropped;
-    dropped += s->tm_dropped;
-    pthread_mutex_lock(&r->mu);
-    s->item->dropped = dropped;
-    pthread_mutex_unlock(&r->mu);
-    if (n == 0)
-        return true;
-    PGconn *pg = conn(r, err, errlen);
-    if (pg == NULL || rr_write_stage(pg, s->item->id, &s->spare, s->seq, &s->copy, err, errlen) != 0)
-        return false;
-    s->seq += n;
-    pthread_mutex_lock(&r->mu);
-    s->item->size += (int64_t)s->copy.len;
-    s->item->points += n;
-    pthread_mutex_unlock(&r->mu);
-    if (s->copy.cap > (64u << 20))
-        fa_buf_deinit(&s->copy);
-    return true;
-}
-
-/* Ends a stream recording: unhooks it, writes the rest, sets its status. */
-static void stream_end(rec_rr_t *r, rr_stream_t *s, const char *failure)
-{
-    char err[512];
-    /* what the task master queued for the recording before the deadline is recorded: wait
-     * (at most 2 s) for its queue to drain, then unhook it */
-    eng_tm_task_stats_t ts;
-    for (int i = 0; i < 200 && eng_tm_task_stats(r->o.tm, s->task_id, &ts) == 0 && ts.queued > 0; i++) {
-        struct timespec nap = { 0, 10000000 };
-        nanosleep(&nap, NULL);
-    }
-    if (eng_tm_task_stats(r->o.tm, s->task_id, &ts) == 0)
-        s->tm_dropped = (int64_t)ts.points_dropped;
-    int rc = eng_tm_remove(r->o.tm, s->task_id);
-    if (rc == FA_EAGAIN) /* still inside a call: its sink must stay valid; it is freed later */
-        FA_LOG(FA_WARN, "recording %s: its task is busy; waiting", s->item->id);
-    while (rc == FA_EAGAIN)
-        rc = eng_tm_remove(r->o.tm, s->task_id);
-    bool ok = failure == NULL && stream_flush(r, s, true, err, sizeof err);
-    int64_t dropped = s->dropped + s->tm_dropped;
-    if (failure != NULL)
-        rr_finish(r, s->item, true, "%s", failure);
-    else if (!ok)
-        rr_finish(r, s->item, true, "%s", err);
-    else if (dropped > 0)
-        rr_finish(r, s->item, true,
-                  "lost %" PRId64 " points: the recording's buffer (%zu bytes) or its task queue was full", dropped,
-                  s->cap);
-    else
-        rr_finish(r, s->item, false, NULL);
-    FA_LOG(FA_INFO, "recording %s ended: %s %s", s->item->id, s->item->status, s->item->error);
-}
-
-/* One turn over the stream recordings: COPY, deadlines, progress. */
-static void streams_tick(rec_rr_t *r)
-{
-    char err[512];
-    int64_t now = rr_now();
-    for (rr_stream_t **pp = &r->streams; *pp != NULL;) {
-        rr_stream_t *s = *pp;
-        const char *failure = NULL;
-        bool end = now >= s->item->stop || atomic_load(&s->item->cancel) || r->stopping;
-        if (r->stopping)
-            failure = "faradd stopped during the recording";
-        if (!end && !stream_flush(r, s, false, err, sizeof err)) {
-            failure = err;
-            end = true;
-        }
-        if (!end) {
-            pthread_mutex_lock(&r->mu);
-            int64_t span = s->item->stop - s->item->created;
-            s->item->progress = span > 0 ? (double)(now - s->item->created) / (double)span : 1.0;
-            pthread_mutex_unlock(&r->mu);
-            pp = &s->next;
-            continue;
-        }
-        stream_end(r, s, failure);
-        *pp = s->next;
-        stream_free(s);
-    }
-}
-
 /* ---- the task behind a request ---- */
 
 /* Finds task `id` through the lookup hook, then in farad.tasks. 0, FA_ENOENT, or FA_EPG with err
@@ -625,7 +398,7 @@ static int find_task(rec_rr_t *r, const char *id, fa_arena_t *a, const char **sc
 {
     if (r->o.lookup != NULL && r->o.lookup(r->o.lookup_ud, id, a, script, dbrps, n) == 0)
         return 0;
-    PGconn *pg = conn(r, err, errlen);
+    PGconn *pg = rr_conn(r, err, errlen);
     if (pg == NULL)
         return FA_EPG;
     const char *p[1] = { id };
@@ -715,7 +488,7 @@ static rr_item_t *item_new(rec_rr_t *r, rr_kind_t kind, const char *id)
 static bool item_add(rec_rr_t *r, struct rr_call *c, rr_item_t *it)
 {
     char err[512];
-    PGconn *pg = conn(r, err, sizeof err);
+    PGconn *pg = rr_conn(r, err, sizeof err);
     if (pg != NULL) {
         /* an id of a stored item that this process no longer holds in memory */
         const char *p[1] = { it->id };
@@ -775,46 +548,36 @@ static void post_stream(rec_rr_t *r, struct rr_call *c, json_t *body)
         return;
     }
     rr_item_t *it = item_new(r, RR_RECORDING, id);
-    rr_stream_t *s = calloc(1, sizeof *s);
+    rr_stream_t *s = it != NULL ? rr_stream_new(r, it, id) : NULL;
     if (it == NULL || s == NULL) {
         answer_error(c, 500, "recording %s: out of memory", id);
         free(it);
-        free(s);
         fa_arena_deinit(&a);
         return;
     }
     snprintf(it->type, sizeof it->type, "stream");
     snprintf(it->task, sizeof it->task, "%s", task);
     it->stop = stop;
-    s->rr = r;
-    s->item = it;
-    s->cap = r->o.stream_buffer;
-    rec_stage_init(&s->pending, s->cap);
-    rec_stage_init(&s->spare, s->cap);
-    s->last_flush = rr_now();
-    pthread_mutex_init(&s->mu, NULL);
-    snprintf(s->task_id, sizeof s->task_id, "recording:%s", id);
     eng_task_t *t = NULL;
-    int rc = stream_task(s, script, dbrps, n_dbrps, &t, err, sizeof err);
+    int rc = rr_stream_task(s, script, dbrps, n_dbrps, &t, err, sizeof err);
     fa_arena_deinit(&a);
     if (rc != 0) {
         answer_error(c, 400, "%s", err);
-        stream_free(s);
+        rr_stream_free(s);
         item_free(it);
         return;
     }
     if (!item_add(r, c, it)) {
         eng_task_free(t);
-        stream_free(s);
+        rr_stream_free(s);
         return;
     }
     eng_task_opts_t to = { .overflow = ENG_OVERFLOW_DROP, .thread = -1 };
     if (eng_tm_add(r->o.tm, t, &to, err, sizeof err) != 0) {
         rr_finish(r, it, true, "starting the recording: %s", err);
-        stream_free(s);
+        rr_stream_free(s);
     } else {
-        s->next = r->streams;
-        r->streams = s;
+        rr_stream_start(r, s);
     }
     answer_item(r, c, 201, it);
 }
@@ -891,7 +654,7 @@ static int recording_known(rec_rr_t *r, const char *rec, char *err, size_t errle
     pthread_mutex_unlock(&r->mu);
     if (known)
         return 1;
-    PGconn *pg = conn(r, err, errlen);
+    PGconn *pg = rr_conn(r, err, errlen);
     if (pg == NULL)
         return -1;
     const char *p[1] = { rec };
@@ -1110,7 +873,7 @@ static void get_one(rec_rr_t *r, struct rr_call *c, rr_kind_t kind, const char *
         answer(c, running ? 202 : 200, o);
         return;
     }
-    PGconn *pg = conn(r, err, sizeof err);
+    PGconn *pg = rr_conn(r, err, sizeof err);
     if (pg == NULL) {
         answer_error(c, 503, "%s", err);
         return;
@@ -1198,7 +961,7 @@ static void get_list(rec_rr_t *r, struct rr_call *c, rr_kind_t kind)
         answer_error(c, 400, "invalid offset or limit");
         return;
     }
-    PGconn *pg = conn(r, err, sizeof err);
+    PGconn *pg = rr_conn(r, err, sizeof err);
     if (pg == NULL) {
         answer_error(c, 503, "%s", err);
         return;
@@ -1265,10 +1028,7 @@ static bool item_busy(rec_rr_t *r, const rr_item_t *it)
     for (rr_job_t *j = r->jobs; j != NULL; j = j->next)
         if (j->item == it)
             return true;
-    for (rr_stream_t *s = r->streams; s != NULL; s = s->next)
-        if (s->item == it)
-            return true;
-    return false;
+    return rr_stream_of(r, it);
 }
 
 /* Takes a deleted item nobody holds any more out of the list and frees it (under the lock). */
@@ -1297,7 +1057,7 @@ static void delete_one(rec_rr_t *r, struct rr_call *c, rr_kind_t kind, const cha
     }
     pthread_mutex_unlock(&r->mu);
     if (it != NULL && kind == RR_RECORDING) /* a stream recording stops now */
-        streams_tick(r);
+        rr_streams_tick(r);
     /* wait (bounded) for a job to see the cancel */
     for (int i = 0; it != NULL && i < 200; i++) {
         pthread_mutex_lock(&r->mu);
@@ -1308,7 +1068,7 @@ static void delete_one(rec_rr_t *r, struct rr_call *c, rr_kind_t kind, const cha
         struct timespec ts = { 0, 10000000 };
         nanosleep(&ts, NULL);
     }
-    PGconn *pg = conn(r, err, sizeof err);
+    PGconn *pg = rr_conn(r, err, sizeof err);
     if (pg == NULL || purge_rows(pg, kind, id, err, sizeof err) != 0) {
         pthread_mutex_lock(&r->mu);
         if (it != NULL) /* not deleted after all: it stays (stopped) and its row is saved again */
@@ -1400,7 +1160,7 @@ static void reap_deleted(rec_rr_t *r, rr_item_t *it)
     pthread_mutex_unlock(&r->mu);
     if (!deleted)
         return;
-    PGconn *pg = conn(r, err, sizeof err);
+    PGconn *pg = rr_conn(r, err, sizeof err);
     if (pg == NULL || purge_rows(pg, kind, id, err, sizeof err) != 0) {
         FA_LOG(FA_WARN, "%s %s was deleted while running; its last rows remain: %s", kind == RR_RECORDING ? "recording" : "replay",
                id, err);
@@ -1443,7 +1203,7 @@ static void *recorder_main(void *arg)
 {
     rec_rr_t *r = arg;
     char err[512];
-    conn(r, err, sizeof err);
+    rr_conn(r, err, sizeof err);
     for (;;) {
         pthread_mutex_lock(&r->mu);
         if (r->calls == NULL && !r->stopping) {
@@ -1472,7 +1232,7 @@ static void *recorder_main(void *arg)
                 run_call(r, c);
             call_free(c);
         }
-        streams_tick(r);
+        rr_streams_tick(r);
         reap_jobs(r, false);
         save_pending(r);
         rr_pool_prune(&r->pool);

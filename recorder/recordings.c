@@ -111,19 +111,6 @@ static PGresult *list_page(PGconn *pg, rec_req_t *req, const char *sql_head, con
     return res;
 }
 
-/* A delete by id: the number of rows deleted in req->out.n_rows. */
-static void delete_by_id(PGconn *pg, rec_req_t *req, const char *sql, const char *what)
-{
-    const char *params[1] = { rec_param(req, req->in.id) };
-    PGresult *res = rec_run(pg, req, sql, 1, params, what);
-
-    if (res == NULL)
-        return;
-    req->out.n_rows = strtoull(PQcmdTuples(res), NULL, 10);
-    req->rc = FA_OK;
-    PQclear(res);
-}
-
 static void recording_list(PGconn *pg, rec_req_t *req)
 {
     PGresult *res = list_page(pg, req, "select " REC_COLS " from farad.recordings", "listing recordings");
@@ -140,7 +127,7 @@ static void recording_list(PGconn *pg, rec_req_t *req)
 
 static void recording_delete(PGconn *pg, rec_req_t *req)
 {
-    delete_by_id(pg, req,
+    rec_delete_by_id(pg, req,
                  "with p as (delete from farad.recording_blocks where recording_id = $1),"
                  " v as (delete from farad.recording_points_v1 where recording_id = $1)"
                  " delete from farad.recordings where id = $1",
@@ -235,7 +222,7 @@ static void replay_list(PGconn *pg, rec_req_t *req)
 
 static void replay_delete(PGconn *pg, rec_req_t *req)
 {
-    delete_by_id(pg, req,
+    rec_delete_by_id(pg, req,
                  "with o as (delete from farad.replay_outputs where replay_id = $1)"
                  " delete from farad.replays where id = $1",
                  "deleting a replay");

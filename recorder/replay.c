@@ -155,24 +155,9 @@ static void capture_flush(replay_t *x)
 {
     if (x->out.len == 0 || x->failed)
         return;
-    PGresult *res = PQexec(x->pg, "copy farad.replay_outputs (replay_id, seq, kind, time, payload) from stdin");
-    bool ok = PQresultStatus(res) == PGRES_COPY_IN;
-    PQclear(res);
-    ok = ok && PQputCopyData(x->pg, x->out.ptr, (int)x->out.len) == 1 && PQputCopyEnd(x->pg, NULL) == 1;
-    if (ok) {
-        res = PQgetResult(x->pg);
-        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
-        PQclear(res);
-    }
-    while ((res = PQgetResult(x->pg)) != NULL)
-        PQclear(res);
-    if (!ok) {
-        snprintf(x->err, sizeof x->err, "COPY into farad.replay_outputs: %s", PQerrorMessage(x->pg));
-        for (char *p = x->err; *p; p++)
-            if (*p == '\n')
-                *p = ' ';
+    if (rr_copy_in(x->pg, "farad.replay_outputs", "replay_id, seq, kind, time, payload", x->out.ptr, x->out.len, x->err,
+                   sizeof x->err) != 0)
         x->failed = true;
-    }
     fa_buf_clear(&x->out);
 }
 

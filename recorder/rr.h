@@ -92,6 +92,30 @@ struct rec_rr {
     fa_buf_t copy_buf;
 };
 
+/* ---- streamrec.c ---- */
+typedef struct rr_stream rr_stream_t;
+/** A stream recording for item `it` (recording `id`), its stage bounded by record.stream_buffer;
+ * NULL when out of memory. */
+rr_stream_t *rr_stream_new(rec_rr_t *r, rr_item_t *it, const char *id);
+/** Builds the recording's sink task for script and dbrps into *out (not yet in the task master).
+ * 0, or -1 with err. */
+int rr_stream_task(rr_stream_t *s, const char *script, const eng_dbrp_t *dbrps, uint32_t n_dbrps, eng_task_t **out,
+                   char *err, size_t errlen);
+/** Recorder thread: s (its task added to the task master) joins r's stream recordings, which
+ * rr_streams_tick drives and ends (and frees). */
+void rr_stream_start(rec_rr_t *r, rr_stream_t *s);
+/** Whether a stream recording of item it is running. */
+bool rr_stream_of(const rec_rr_t *r, const rr_item_t *it);
+/** Frees a stream recording that was not started (or has ended). */
+void rr_stream_free(rr_stream_t *s);
+/** Recorder thread: writes what the stream recordings staged when due, ends those past their
+ * deadline, deleted, failed or stopping. */
+void rr_streams_tick(rec_rr_t *r);
+
+/* ---- record.c ---- */
+/** The recorder thread's connection, (re)connecting at most every 500 ms. NULL with err. */
+PGconn *rr_conn(rec_rr_t *r, char *err, size_t errlen);
+
 /* ---- rrutil.c ---- */
 /** Wall clock, ns. */
 int64_t rr_now(void);
@@ -119,6 +143,10 @@ void rr_pool_put(rr_pool_t *p, PGconn *pg);
 void rr_pool_prune(rr_pool_t *p);
 /** Closes the idle connections. */
 void rr_pool_deinit(rr_pool_t *p);
+/** COPYs rows of COPY text (complete lines) into table (columns: its column list), in pieces of
+ * 1 MiB. 0, or -1 with err ("COPY into TABLE: ..."). */
+int rr_copy_in(PGconn *pg, const char *table, const char *columns, const char *text, size_t len, char *err,
+               size_t errlen);
 /** COPYs ready-made COPY text rows (rec_encode_points) into farad.recording_points_v1, the
  * one-row-per-point layout of schema version 1 (kept for old recordings, benchmarks and tests).
  * 0 or -1 with err. */

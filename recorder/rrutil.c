@@ -153,16 +153,17 @@ void rr_pool_deinit(rr_pool_t *p)
     pthread_mutex_destroy(&p->mu);
 }
 
-int rr_copy_text(PGconn *pg, const char *text, size_t len, char *err, size_t errlen)
+int rr_copy_in(PGconn *pg, const char *table, const char *columns, const char *text, size_t len, char *err,
+               size_t errlen)
 {
     char m[300];
-    char sql[200];
+    char sql[400];
     int rc = -1;
-    snprintf(sql, sizeof sql, "copy farad.recording_points_v1 (%s) from stdin", rec_copy_columns);
+    snprintf(sql, sizeof sql, "copy %s (%s) from stdin", table, columns);
     PGresult *res = PQexec(pg, sql);
     if (PQresultStatus(res) != PGRES_COPY_IN) {
         rr_pg_msg(pg, m, sizeof m);
-        snprintf(err, errlen, "COPY into farad.recording_points_v1: %s", m);
+        snprintf(err, errlen, "COPY into %s: %s", table, m);
         PQclear(res);
         return -1;
     }
@@ -171,7 +172,7 @@ int rr_copy_text(PGconn *pg, const char *text, size_t len, char *err, size_t err
         size_t n = len - off > (1u << 20) ? (1u << 20) : len - off;
         if (PQputCopyData(pg, text + off, (int)n) != 1) {
             rr_pg_msg(pg, m, sizeof m);
-            snprintf(err, errlen, "COPY into farad.recording_points_v1: sending rows: %s", m);
+            snprintf(err, errlen, "COPY into %s: sending rows: %s", table, m);
             PQputCopyEnd(pg, "send failed");
             goto Drain;
         }
@@ -179,7 +180,7 @@ int rr_copy_text(PGconn *pg, const char *text, size_t len, char *err, size_t err
     }
     if (PQputCopyEnd(pg, NULL) != 1) {
         rr_pg_msg(pg, m, sizeof m);
-        snprintf(err, errlen, "COPY into farad.recording_points_v1: %s", m);
+        snprintf(err, errlen, "COPY into %s: %s", table, m);
         goto Drain;
     }
     res = PQgetResult(pg);
@@ -187,11 +188,16 @@ int rr_copy_text(PGconn *pg, const char *text, size_t len, char *err, size_t err
         rc = 0;
     } else {
         rr_pg_msg(pg, m, sizeof m);
-        snprintf(err, errlen, "COPY into farad.recording_points_v1: %s", m);
+        snprintf(err, errlen, "COPY into %s: %s", table, m);
     }
     PQclear(res);
 Drain:
     while ((res = PQgetResult(pg)) != NULL)
         PQclear(res);
     return rc;
+}
+
+int rr_copy_text(PGconn *pg, const char *text, size_t len, char *err, size_t errlen)
+{
+    return rr_copy_in(pg, "farad.recording_points_v1", rec_copy_columns, text, len, err, errlen);
 }

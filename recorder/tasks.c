@@ -209,6 +209,18 @@ PGresult *rec_run(PGconn *pg, rec_req_t *req, const char *sql, int n, const char
     return NULL;
 }
 
+void rec_delete_by_id(PGconn *pg, rec_req_t *req, const char *sql, const char *what)
+{
+    const char *params[1] = { rec_param(req, req->in.id) };
+    PGresult *res = rec_run(pg, req, sql, 1, params, what);
+
+    if (res == NULL)
+        return;
+    req->out.n_rows = strtoull(PQcmdTuples(res), NULL, 10);
+    req->rc = FA_OK;
+    PQclear(res);
+}
+
 static int exec_simple(PGconn *pg, rec_req_t *req, const char *sql)
 {
     PGresult *res = rec_run(pg, req, sql, 0, NULL, sql);
@@ -316,18 +328,6 @@ static void task_list(PGconn *pg, rec_req_t *req)
     for (uint32_t i = 0; i < n && req->rc == FA_OK; i++)
         if (read_task(req, res, (int)i, &req->out.tasks.items[i]) == 0)
             req->out.tasks.n++;
-    PQclear(res);
-}
-
-static void delete_by_id(PGconn *pg, rec_req_t *req, const char *sql, const char *what)
-{
-    const char *params[1] = { rec_param(req, req->in.id) };
-    PGresult *res = rec_run(pg, req, sql, 1, params, what);
-
-    if (res == NULL)
-        return;
-    req->out.n_rows = strtoull(PQcmdTuples(res), NULL, 10);
-    req->rc = FA_OK;
     PQclear(res);
 }
 
@@ -450,13 +450,13 @@ void rec_exec_definitions(PGconn *pg, rec_req_t *req)
         break;
     case REC_OP_TASK_GET: task_get(pg, req); break;
     case REC_OP_TASK_LIST: task_list(pg, req); break;
-    case REC_OP_TASK_DELETE: delete_by_id(pg, req, "delete from farad.tasks where id = $1", "deleting a task"); break;
+    case REC_OP_TASK_DELETE: rec_delete_by_id(pg, req, "delete from farad.tasks where id = $1", "deleting a task"); break;
     case REC_OP_TASK_SET_STATUS: task_set_status(pg, req); break;
     case REC_OP_TEMPLATE_PUT: template_put(pg, req); break;
     case REC_OP_TEMPLATE_GET: template_get(pg, req); break;
     case REC_OP_TEMPLATE_LIST: template_list(pg, req); break;
     case REC_OP_TEMPLATE_DELETE:
-        delete_by_id(pg, req, "delete from farad.templates where id = $1", "deleting a template");
+        rec_delete_by_id(pg, req, "delete from farad.templates where id = $1", "deleting a template");
         break;
     default: rec_req_fail(req, FA_EINVAL, "recorder: request %d is not a definition request", (int)req->op); break;
     }
